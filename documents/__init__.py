@@ -1,0 +1,75 @@
+"""The data model: Beanie documents (source of truth) and embedded value objects."""
+
+from documents.booking import Booking, BookingStatus, PriceBreakdown
+from documents.ledger import EntryKind, LedgerEntry
+from documents.listing import (
+    Availability,
+    BookingRules,
+    CancellationPolicy,
+    Hold,
+    Listing,
+    ListingStatus,
+    ReviewSummary,
+    Unit,
+)
+from documents.messaging import Conversation, Message
+from documents.operations import (
+    AppliedMigration,
+    AuditEvent,
+    DeadLetter,
+    IdempotencyRecord,
+    IndexerCheckpoint,
+)
+from documents.payment import Payment, PaymentStatus, Payout, PayoutStatus, ProviderEvent
+from documents.review import Review
+from documents.user import Role, User
+
+ALL_DOCUMENTS: list[type] = [
+    User,
+    Listing,
+    Booking,
+    LedgerEntry,
+    Payment,
+    ProviderEvent,
+    Payout,
+    Review,
+    Conversation,
+    Message,
+    IdempotencyRecord,
+    AuditEvent,
+    IndexerCheckpoint,
+    DeadLetter,
+    AppliedMigration,
+]
+
+__all__ = [
+    "ALL_DOCUMENTS",
+    "AppliedMigration",
+    "AuditEvent",
+    "Availability",
+    "Booking",
+    "BookingRules",
+    "BookingStatus",
+    "CancellationPolicy",
+    "Conversation",
+    "DeadLetter",
+    "EntryKind",
+    "Hold",
+    "IdempotencyRecord",
+    "IndexerCheckpoint",
+    "LedgerEntry",
+    "Listing",
+    "ListingStatus",
+    "Message",
+    "Payment",
+    "PaymentStatus",
+    "Payout",
+    "PayoutStatus",
+    "PriceBreakdown",
+    "ProviderEvent",
+    "Review",
+    "ReviewSummary",
+    "Role",
+    "Unit",
+    "User",
+]

@@ -1,0 +1,70 @@
+"""Bookings (nights, hour slots) and orders (items) share one document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import pymongo
+from beanie import Document
+from pydantic import BaseModel, Field
+
+from documents.listing import CancellationPolicy, Unit
+from documents.values import Money, utcnow
+
+
+class BookingStatus(StrEnum):
+    pending = "pending"  # inserted, claim on the listing not yet confirmed
+    requested = "requested"
+    accepted = "accepted"
+    declined = "declined"
+    expired = "expired"
+    cancelled = "cancelled"
+    completed = "completed"
+    failed = "failed"  # the claim lost its race; never visible as a live booking
+
+
+class PriceBreakdown(BaseModel):
+    """Computed server-side in minor units and frozen on the booking."""
+
+    unit_price: Money
+    units: int
+    subtotal: Money
+    guest_fee: Money
+    commission: Money
+    total: Money  # what the guest pays: subtotal + guest_fee
+    host_payout: Money  # subtotal - commission
+
+
+class Booking(Document):
+    listing_id: str
+    guest_id: str
+    host_id: str
+    unit: Unit
+    start: datetime | None = None  # check_in (midnight) or first hour slot
+    end: datetime | None = None  # check_out (midnight) or end of the last hour slot
+    guests: int = 0
+    seats: int = 0
+    quantity: int = 0
+    status: BookingStatus = BookingStatus.pending
+    price: PriceBreakdown
+    cancellation_policy: CancellationPolicy = CancellationPolicy.moderate
+    # Whether what this booking claimed on the listing has been given back (exactly once).
+    released: bool = False
+    expires_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "bookings"
+        use_state_management = False
+        indexes = [
+            pymongo.IndexModel(
+                [("guest_id", 1), ("created_at", -1), ("_id", -1)], name="guest_recent"
+            ),
+            pymongo.IndexModel(
+                [("host_id", 1), ("created_at", -1), ("_id", -1)], name="host_recent"
+            ),
+            pymongo.IndexModel([("listing_id", 1), ("status", 1)], name="listing_status"),
+            pymongo.IndexModel([("status", 1), ("expires_at", 1)], name="status_expiry"),
+        ]

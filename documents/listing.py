@@ -1,0 +1,122 @@
+"""The listing: one document that carries its availability and review summary (the hot read)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+import pymongo
+from beanie import Document
+from pydantic import BaseModel, Field, StringConstraints
+
+from documents.values import Address, GeoPoint, Money, Period, utcnow
+
+AttributeValue = str | int | float | bool
+AttributeKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+
+class ListingStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    closed = "closed"
+
+
+class Unit(StrEnum):
+    night = "night"
+    hour = "hour"
+    item = "item"
+
+
+class CancellationPolicy(StrEnum):
+    flexible = "flexible"  # full refund until 24 h before start
+    moderate = "moderate"  # full refund until 5 days before, 50 % after
+    strict = "strict"  # 50 % refund until 7 days before, nothing after
+
+
+class BookingRules(BaseModel):
+    min_nights: int = Field(default=1, ge=1, le=365)
+    max_nights: int = Field(default=365, ge=1, le=365)
+    advance_notice_hours: int = Field(default=0, ge=0, le=24 * 365)
+    instant_book: bool = False
+    cancellation_policy: CancellationPolicy = CancellationPolicy.moderate
+
+
+class Hold(BaseModel):
+    """What one booking claimed on this listing; removing it is the release."""
+
+    booking_id: str
+    start: datetime | None = None
+    end: datetime | None = None
+    seats: int = 0
+    quantity: int = 0
+
+
+class Availability(BaseModel):
+    # Night and hour bookings: claimed periods. A claim is a conditional update whose filter
+    # asserts no hold/block overlaps (nights) or that every hour keeps a free seat (hours).
+    holds: list[Hold] = Field(default_factory=list)
+    blocks: list[Period] = Field(default_factory=list)
+    # Hour unit: seats taken per hour slot, keyed "YYYY-MM-DDTHH" (UTC).
+    hour_seats: dict[str, int] = Field(default_factory=dict)
+    # Item unit: stock not yet claimed.
+    stock_left: int | None = None
+
+
+class ReviewSummary(BaseModel):
+    """Maintained with $inc together with each review insert, so it never drifts."""
+
+    count: int = 0
+    sum: int = 0
+    histogram: dict[str, int] = Field(default_factory=lambda: {str(i): 0 for i in range(1, 6)})
+
+    @property
+    def average(self) -> float | None:
+        return round(self.sum / self.count, 2) if self.count else None
+
+    def bayesian(self, prior_mean: float = 4.0, prior_weight: int = 5) -> float:
+        """Ranking score that does not let one 5-star review beat a hundred 4.8s."""
+        return round((prior_mean * prior_weight + self.sum) / (prior_weight + self.count), 4)
+
+
+class Listing(Document):
+    owner_id: str
+    title: str
+    description: str = ""
+    category: str
+    amenities: list[str] = Field(default_factory=list)
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    location: GeoPoint
+    address: Address
+    price: Money
+    unit: Unit
+    capacity: int = 1
+    stock: int | None = None
+    rules: BookingRules = Field(default_factory=BookingRules)
+    availability: Availability = Field(default_factory=Availability)
+    review_summary: ReviewSummary = Field(default_factory=ReviewSummary)
+    status: ListingStatus = ListingStatus.draft
+    # +1 on every write (see service.listings.store.apply_write); orders index events.
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    published_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    @property
+    def searchable(self) -> bool:
+        return self.status == ListingStatus.published and self.deleted_at is None
+
+    class Settings:
+        name = "listings"
+        use_state_management = False
+        validate_on_save = True
+        indexes = [
+            pymongo.IndexModel(
+                [("owner_id", 1), ("created_at", -1), ("_id", -1)], name="owner_recent"
+            ),
+            # The polling indexer scans by (updated_at, _id).
+            pymongo.IndexModel([("updated_at", 1), ("_id", 1)], name="updated_at_id"),
+            pymongo.IndexModel([("status", 1), ("deleted_at", 1)], name="status_deleted"),
+            pymongo.IndexModel([("location", pymongo.GEOSPHERE)], name="location_2dsphere"),
+        ]

@@ -1,0 +1,85 @@
+"""The FastAPI application: wiring of settings, clients, routers and background work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from elasticsearch import AsyncElasticsearch
+from fastapi import FastAPI
+
+from service.accounts.router import router as accounts_router
+from service.accounts.sessions import SessionStore
+from service.core.config import Settings, get_settings
+from service.core.errors import install_error_handlers
+from service.core.middleware import install_middleware
+from service.core.mongo import init_db, make_client
+from service.core.redis import make_redis
+from service.listings.router import router as listings_router
+from service.ops.router import router as ops_router
+
+log = logging.getLogger(__name__)
+
+ROUTERS = [ops_router, accounts_router, listings_router]
+
+
+def make_es(settings: Settings) -> AsyncElasticsearch | None:
+    if not settings.elasticsearch_url:
+        return None
+    return AsyncElasticsearch(
+        settings.elasticsearch_url,
+        request_timeout=settings.elasticsearch_timeout_s,
+        retry_on_timeout=False,
+        max_retries=1,
+    )
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    state = app.state
+    state.mongo_client = make_client(settings)
+    state.mongo_db = await init_db(state.mongo_client, settings)
+    state.redis = make_redis(settings)
+    state.sessions = SessionStore(state.redis, settings)
+    state.es = make_es(settings)
+    state.background = []  # long-lived tasks (embedded indexer, expiry sweeper)
+    if settings.embedded_mongo and settings.seed_demo_listings:
+        from service.seeding import seed_database
+
+        report = await seed_database(
+            listings=settings.seed_demo_listings,
+            users=max(20, settings.seed_demo_listings // 10),
+            seed=42,
+        )
+        log.info("embedded store seeded: %s", report)
+    try:
+        yield
+    finally:
+        for task in state.background:
+            task.cancel()
+        for task in state.background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if state.es is not None:
+            await state.es.close()
+        await state.redis.aclose()
+        state.mongo_client.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Marketplace API",
+        version="1.0.0",
+        description="Listings, discovery, bookings and payments. Contract: shared/API.md.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    install_middleware(app, settings)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

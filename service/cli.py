@@ -1,0 +1,45 @@
+"""The `marketplace` command: serve, and the ops groups (indexer, index, migrate, seed, ledger)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+app = typer.Typer(no_args_is_help=True, help="Marketplace backend operations.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="bind port")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the API. With no ELASTICSEARCH_URL, a local Elasticsearch node is started too."""
+    from service.core.config import get_settings
+
+    logging.basicConfig(level=logging.INFO)
+    settings = get_settings()
+    with contextlib.ExitStack() as stack:
+        if not settings.elasticsearch_url:
+            from service.embedded.elasticsearch_node import LocalNode
+
+            typer.echo("starting a local Elasticsearch node (embedded default)...", err=True)
+            node = stack.enter_context(LocalNode())
+            os.environ["ELASTICSEARCH_URL"] = node.url
+            get_settings.cache_clear()
+            typer.echo(f"Elasticsearch at {node.url}", err=True)
+        if workers > 1 and get_settings().embedded_mongo:
+            raise typer.BadParameter("the embedded store lives in one process: use --workers 1")
+        uvicorn.run(
+            "service.main:app",
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            log_config=None,
+        )

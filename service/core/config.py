@@ -1,0 +1,82 @@
+"""One Settings object, read from the environment (and `.env` if present)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Backing services. Unset Mongo/Redis URLs select the embedded in-process stand-ins.
+    mongodb_url: str | None = None
+    mongodb_database: str = "marketplace"
+    redis_url: str | None = None
+    elasticsearch_url: str | None = None
+    # Prefix for every Elasticsearch index and alias we own (lets tests isolate themselves).
+    elasticsearch_index_prefix: str = ""
+    elasticsearch_timeout_s: float = Field(default=5.0, gt=0)
+
+    # Embedded default: seed demo data and run the polling indexer inside the API.
+    seed_demo_listings: int = Field(default=500, ge=0)
+    run_embedded_indexer: bool | None = None  # None: on when Mongo is embedded
+
+    # Accounts and sessions.
+    session_ttl_s: int = Field(default=14 * 24 * 3600, gt=0)
+    session_cookie_name: str = "mp_session"
+    session_cookie_secure: bool = True
+    # argon2id cost (RFC 9106 "low memory" profile by default); login rehashes when these change.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+    # Secrets: the defaults only suit local development.
+    webhook_secret: SecretStr = SecretStr("dev-webhook-secret-change-me")
+    cursor_secret: SecretStr = SecretStr("dev-cursor-secret-change-me")
+
+    # Rate limits: requests per window per client, by route class.
+    rate_limit_window_s: int = Field(default=60, gt=0)
+    rate_limit_auth: int = Field(default=20, gt=0)
+    rate_limit_search: int = Field(default=600, gt=0)
+    rate_limit_write: int = Field(default=300, gt=0)
+    rate_limit_read: int = Field(default=1200, gt=0)
+    rate_limit_webhook: int = Field(default=1200, gt=0)
+    rate_limit_enabled: bool = True
+    # Behaviour when Redis is unreachable: reads fail open, auth fails closed by default.
+    rate_limit_fail_open_reads: bool = True
+    rate_limit_fail_open_auth: bool = False
+    login_max_failures_per_account: int = Field(default=10, gt=0)
+    login_max_failures_per_ip: int = Field(default=50, gt=0)
+    login_lockout_s: int = Field(default=900, gt=0)
+
+    # Money.
+    platform_commission_bps: int = Field(default=1500, ge=0, le=10000)  # 15 % of the subtotal
+    guest_service_fee_bps: int = Field(default=500, ge=0, le=10000)  # 5 % on top for the guest
+
+    # Request hygiene.
+    max_body_bytes: int = Field(default=256 * 1024, gt=0)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+
+    @property
+    def embedded_mongo(self) -> bool:
+        return not self.mongodb_url
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def indexer_in_process(self) -> bool:
+        if self.run_embedded_indexer is not None:
+            return self.run_embedded_indexer
+        return self.embedded_mongo
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

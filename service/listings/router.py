@@ -1,0 +1,143 @@
+"""/v1/listings: create, read, patch (If-Match), publish, close, soft delete, list own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from documents import ListingStatus
+from service.core.deps import HostUser, OptionalUser, SettingsDep, parse_object_id
+from service.core.errors import ProblemError, problem_responses
+from service.core.pagination import CursorParam, Limit, Page, decode_cursor, encode_cursor
+from service.listings import service
+from service.listings.schemas import ListingIn, ListingOut, ListingPatch
+
+router = APIRouter(tags=["listings"])
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _parse_if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    raw = value.strip()
+    if raw == "*":
+        return None
+    raw = raw.removeprefix("W/").strip('"')
+    if not raw.isdigit() or len(raw) > 18:
+        raise ProblemError(
+            400,
+            "If-Match must be a listing version",
+            errors=[{"loc": ["header", "If-Match"], "msg": "not a version"}],
+        )
+    return int(raw)
+
+
+@router.post(
+    "/v1/listings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ListingOut,
+    responses=problem_responses(401, 403, 422, 429),
+)
+async def create_listing(body: ListingIn, user: HostUser, response: Response) -> ListingOut:
+    listing = await service.create(user, body)
+    response.headers["ETag"] = _etag(listing.version)
+    response.headers["Location"] = f"/v1/listings/{listing.id}"
+    return ListingOut.of(listing)
+
+
+@router.get(
+    "/v1/listings", response_model=Page[ListingOut], responses=problem_responses(401, 403, 422)
+)
+async def list_own_listings(
+    user: HostUser,
+    settings: SettingsDep,
+    owner: Annotated[Literal["me"], Query(description="only `me` is supported")],
+    limit: Limit = 20,
+    cursor: CursorParam = None,
+    status_: Annotated[ListingStatus | None, Query(alias="status")] = None,
+) -> Page[ListingOut]:
+    secret = settings.cursor_secret.get_secret_value()
+    position = decode_cursor(secret, cursor)
+    after = None
+    if position is not None:
+        try:
+            after = (datetime.fromisoformat(position["c"]), str(position["i"]))
+            parse_object_id(after[1])
+        except (KeyError, ValueError, TypeError, ProblemError):
+            raise ProblemError(
+                422,
+                "cursor: invalid cursor",
+                errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+            ) from None
+    rows = await service.list_owned(user, limit, after, status_)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(secret, {"c": last.created_at.isoformat(), "i": str(last.id)})
+    return Page[ListingOut](items=[ListingOut.of(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/v1/listings/{listing_id}", response_model=ListingOut, responses=problem_responses(404)
+)
+async def get_listing(listing_id: str, user: OptionalUser, response: Response) -> ListingOut:
+    listing = await service.get_visible(parse_object_id(listing_id, "listing"), user)
+    response.headers["ETag"] = _etag(listing.version)
+    return ListingOut.of(listing)
+
+
+@router.patch(
+    "/v1/listings/{listing_id}",
+    response_model=ListingOut,
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 422),
+)
+async def patch_listing(
+    listing_id: str,
+    body: ListingPatch,
+    user: HostUser,
+    response: Response,
+    if_match: Annotated[str | None, Header(max_length=40)] = None,
+) -> ListingOut:
+    listing = await service.update(
+        parse_object_id(listing_id, "listing"), user, body, _parse_if_match(if_match)
+    )
+    response.headers["ETag"] = _etag(listing.version)
+    return ListingOut.of(listing)
+
+
+@router.post(
+    "/v1/listings/{listing_id}/publish",
+    response_model=ListingOut,
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def publish_listing(listing_id: str, user: HostUser) -> ListingOut:
+    return ListingOut.of(
+        await service.transition(parse_object_id(listing_id, "listing"), user, "publish")
+    )
+
+
+@router.post(
+    "/v1/listings/{listing_id}/close",
+    response_model=ListingOut,
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def close_listing(listing_id: str, user: HostUser) -> ListingOut:
+    return ListingOut.of(
+        await service.transition(parse_object_id(listing_id, "listing"), user, "close")
+    )
+
+
+@router.delete(
+    "/v1/listings/{listing_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404),
+)
+async def delete_listing(listing_id: str, user: HostUser) -> Response:
+    await service.soft_delete(parse_object_id(listing_id, "listing"), user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

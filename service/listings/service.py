@@ -1,0 +1,184 @@
+"""Listing use cases, testable without HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+
+from documents import Availability, Listing, ListingStatus, Unit, User
+from documents.values import utcnow
+from service.core.errors import ProblemError, conflict, not_found
+from service.listings.schemas import ListingIn, ListingPatch
+from service.listings.store import apply_write, get_live
+
+_PATCH_RETRIES = 5
+
+
+async def create(owner: User, data: ListingIn) -> Listing:
+    now = utcnow()
+    listing = Listing(
+        owner_id=str(owner.id),
+        title=data.title,
+        description=data.description,
+        category=data.category,
+        amenities=sorted(set(data.amenities)),
+        attributes=data.attributes,
+        location=data.location.to_geo(),
+        address=data.address,
+        price=data.price,
+        unit=data.unit,
+        capacity=data.capacity,
+        stock=data.stock,
+        rules=data.rules,
+        availability=Availability(stock_left=data.stock if data.unit == Unit.item else None),
+        created_at=now,
+        updated_at=now,
+    )
+    await listing.insert()
+    return listing
+
+
+def visible_to(listing: Listing, user: User | None) -> bool:
+    if user is not None and listing.owner_id == str(user.id):
+        return True
+    return listing.status == ListingStatus.published
+
+
+async def get_visible(listing_id: ObjectId, user: User | None) -> Listing:
+    listing = await get_live(listing_id)
+    if listing is None or not visible_to(listing, user):
+        raise not_found("listing")
+    return listing
+
+
+async def get_owned(listing_id: ObjectId, user: User) -> Listing:
+    """The caller's own live listing. Someone else's draft is 404 (it may not be seen);
+    someone else's published listing is 403 (it is visible, just not theirs)."""
+    listing = await get_live(listing_id)
+    if listing is None:
+        raise not_found("listing")
+    if listing.owner_id != str(user.id):
+        if listing.status == ListingStatus.published:
+            raise ProblemError(403, "only the owner may change this listing")
+        raise not_found("listing")
+    return listing
+
+
+def _patch_update(listing: Listing, patch: ListingPatch) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The $set for a patch, and extra conditions that must still hold when it applies."""
+    fields = patch.model_dump(exclude_unset=True)
+    sets: dict[str, Any] = {}
+    conditions: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is None:
+            raise ProblemError(
+                422, f"{name}: may not be null", errors=[{"loc": [name], "msg": "may not be null"}]
+            )
+        if name == "location":
+            sets["location"] = patch.location.to_geo().model_dump()  # type: ignore[union-attr]
+        elif name == "amenities":
+            sets["amenities"] = sorted(set(value))
+        elif name == "stock":
+            if listing.unit != Unit.item:
+                raise ProblemError(
+                    422,
+                    "stock: only applies when unit is item",
+                    errors=[{"loc": ["stock"], "msg": "only applies to items"}],
+                )
+            claimed = (listing.stock or 0) - (listing.availability.stock_left or 0)
+            if value < claimed:
+                raise conflict(f"stock cannot go below the {claimed} items already ordered")
+            sets["stock"] = value
+            sets["availability.stock_left"] = value - claimed
+        else:
+            sets[name] = value  # nested models are already plain dicts here
+    return sets, conditions
+
+
+async def update(
+    listing_id: ObjectId, user: User, patch: ListingPatch, if_match: int | None
+) -> Listing:
+    for _ in range(_PATCH_RETRIES):
+        listing = await get_owned(listing_id, user)
+        if if_match is not None and listing.version != if_match:
+            raise ProblemError(
+                412,
+                f"listing is at version {listing.version}, not {if_match}",
+                extra={"current_version": listing.version},
+            )
+        sets, conditions = _patch_update(listing, patch)
+        # Guard on the version we read: derived values (stock_left) must not race a booking.
+        updated = await apply_write(
+            listing_id,
+            {"$set": sets} if sets else {},
+            conditions=conditions,
+            expected_version=listing.version,
+        )
+        if updated is not None:
+            return updated
+        if if_match is not None:
+            current = await get_live(listing_id)
+            raise ProblemError(
+                412,
+                "listing changed since the given version",
+                extra={"current_version": current.version if current else None},
+            )
+    raise conflict("listing is being changed concurrently; retry")
+
+
+_TRANSITIONS: dict[str, tuple[set[ListingStatus], ListingStatus]] = {
+    "publish": ({ListingStatus.draft, ListingStatus.closed}, ListingStatus.published),
+    "close": ({ListingStatus.published, ListingStatus.draft}, ListingStatus.closed),
+}
+
+
+async def transition(listing_id: ObjectId, user: User, action: str) -> Listing:
+    allowed_from, target = _TRANSITIONS[action]
+    listing = await get_owned(listing_id, user)
+    if listing.status == target:
+        return listing  # publishing a published listing is a no-op, not an error
+    if listing.status not in allowed_from:
+        raise conflict(f"cannot {action} a {listing.status.value} listing")
+    sets: dict[str, Any] = {"status": target.value}
+    if target == ListingStatus.published:
+        sets["published_at"] = utcnow()
+    updated = await apply_write(
+        listing_id,
+        {"$set": sets},
+        conditions={"status": {"$in": [s.value for s in allowed_from]}, "owner_id": str(user.id)},
+    )
+    if updated is None:
+        raise conflict("listing changed concurrently; retry")
+    return updated
+
+
+async def soft_delete(listing_id: ObjectId, user: User) -> None:
+    await get_owned(listing_id, user)
+    deleted = await apply_write(
+        listing_id, {"$set": {"deleted_at": utcnow()}}, conditions={"owner_id": str(user.id)}
+    )
+    if deleted is None:
+        raise not_found("listing")
+
+
+async def list_owned(
+    user: User, limit: int, after: tuple[datetime, str] | None, status: ListingStatus | None
+) -> list[Listing]:
+    query: dict[str, Any] = {"owner_id": str(user.id), "deleted_at": None}
+    if status is not None:
+        query["status"] = status.value
+    if after is not None:
+        created_at, oid = after
+        query["$or"] = [
+            {"created_at": {"$lt": created_at}},
+            {"created_at": created_at, "_id": {"$lt": ObjectId(oid)}},
+        ]
+    cursor = (
+        Listing.get_motor_collection()
+        .find(query)
+        .sort([("created_at", -1), ("_id", -1)])
+        .limit(limit + 1)
+    )
+    return [Listing.model_validate(raw) async for raw in cursor]
