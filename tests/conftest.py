@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -93,7 +94,12 @@ async def _drop_test_indices(settings: Settings) -> None:
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    # Never keep Set-Cookie between requests: one shared client plays many users, and a
+    # remembered session cookie would silently authenticate "anonymous" calls.
+    jar = http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", cookies=jar
+    ) as c:
         yield c
 
 
