@@ -10,7 +10,10 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from migrations.cli import app as migrate_app
+
 app = typer.Typer(no_args_is_help=True, help="Marketplace backend operations.")
+app.add_typer(migrate_app, name="migrate")
 
 
 @app.command()

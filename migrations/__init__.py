@@ -1,0 +1,16 @@
+"""Ordered, reversible migrations with their applied state in Mongo (`marketplace migrate`)."""
+
+from migrations.base import Migration, MigrationContext
+from migrations.registry import MIGRATIONS
+from migrations.runner import MigrationError, MigrationState, down, status, up
+
+__all__ = [
+    "MIGRATIONS",
+    "Migration",
+    "MigrationContext",
+    "MigrationError",
+    "MigrationState",
+    "down",
+    "status",
+    "up",
+]

@@ -1,0 +1,26 @@
+"""The ordered list of migrations. Append only; never rename or reorder an applied one."""
+
+from __future__ import annotations
+
+from documents import ALL_DOCUMENTS, AppliedMigration
+from migrations.base import Migration
+from migrations.indexes import CreateIndexes
+
+
+def _registry() -> list[Migration]:
+    migrations: list[Migration] = [
+        CreateIndexes(
+            "0001_collection_indexes",
+            # The state collection's own unique index is kept by the runner, so rolling every
+            # migration back never leaves the bookkeeping unguarded.
+            [d for d in ALL_DOCUMENTS if d is not AppliedMigration],
+            description="create every collection's indexes from the documents' Settings",
+        ),
+    ]
+    names = [m.name for m in migrations]
+    if names != sorted(names) or len(set(names)) != len(names):
+        raise RuntimeError(f"migration names must be unique and sorted: {names}")
+    return migrations
+
+
+MIGRATIONS: list[Migration] = _registry()

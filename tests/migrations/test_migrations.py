@@ -1,0 +1,138 @@
+"""Migrations: ordered, reversible, idempotent, with their state in Mongo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from documents import ALL_DOCUMENTS
+from migrations import MIGRATIONS, Migration, MigrationContext, MigrationError, down, status, up
+from migrations.cli import render_status
+from migrations.indexes import collection_name, declared_indexes, index_name
+from migrations.runner import STATE
+
+
+async def snapshot(ctx: MigrationContext) -> dict[str, dict[str, Any]]:
+    """index_information of every collection the documents declare, plus the state collection."""
+    names = sorted({collection_name(d) for d in ALL_DOCUMENTS} | {STATE})
+    return {name: await ctx.db[name].index_information() for name in names}
+
+
+def declared() -> dict[str, set[str]]:
+    return {collection_name(d): {index_name(m) for m in declared_indexes(d)} for d in ALL_DOCUMENTS}
+
+
+class Marker(Migration):
+    """A real second migration for ordering tests: inserts and removes a document."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.description = f"marker {name}"
+
+    async def up(self, ctx: MigrationContext) -> None:
+        await ctx.db["markers"].update_one({"_id": self.name}, {"$set": {"n": 1}}, upsert=True)
+
+    async def down(self, ctx: MigrationContext) -> None:
+        await ctx.db["markers"].delete_one({"_id": self.name})
+
+
+async def test_up_down_up_leaves_the_same_indexes(ctx: MigrationContext) -> None:
+    empty = await snapshot(ctx)
+    assert await up(ctx) == [m.name for m in MIGRATIONS]
+    first = await snapshot(ctx)
+    for coll, names in declared().items():
+        assert names <= set(first[coll]), (coll, names - set(first[coll]))
+    assert first[STATE]["name_unique"]["unique"] is True
+
+    assert await down(ctx, steps=len(MIGRATIONS)) == [m.name for m in reversed(MIGRATIONS)]
+    after_down = await snapshot(ctx)
+    for coll, names in declared().items():
+        if coll != STATE:
+            assert not names & set(after_down[coll]), coll
+            assert set(after_down[coll]) <= {"_id_"}
+    assert all(v == {} for k, v in empty.items() if k != STATE)
+    assert await ctx.db[STATE].count_documents({}) == 0
+
+    assert await up(ctx) == [m.name for m in MIGRATIONS]
+    assert await snapshot(ctx) == first
+
+
+async def test_second_up_is_a_no_op(ctx: MigrationContext) -> None:
+    await up(ctx)
+    before = await snapshot(ctx)
+    assert await up(ctx) == []
+    assert await snapshot(ctx) == before
+    assert await ctx.db[STATE].count_documents({}) == len(MIGRATIONS)
+
+
+async def test_down_of_unapplied_migrations_is_a_no_op(ctx: MigrationContext) -> None:
+    migrations = [*MIGRATIONS, Marker("9001_marker"), Marker("9002_marker")]
+    assert await down(ctx, steps=5, migrations=migrations) == []
+    assert await ctx.db[STATE].count_documents({}) == 0
+
+    # Apply up to the first marker: reverting one step skips the unapplied 9002.
+    await up(ctx, to="9001_marker", migrations=migrations)
+    assert await ctx.db["markers"].count_documents({}) == 1
+    assert await down(ctx, steps=1, migrations=migrations) == ["9001_marker"]
+    assert await ctx.db["markers"].count_documents({}) == 0
+    states = {s.name: s.status for s in await status(ctx, migrations)}
+    assert states == {
+        **{m.name: "applied" for m in MIGRATIONS},
+        "9001_marker": "pending",
+        "9002_marker": "pending",
+    }
+
+
+async def test_status_output(ctx: MigrationContext) -> None:
+    migrations = [*MIGRATIONS, Marker("9001_marker")]
+    before = await status(ctx, migrations)
+    assert [(s.name, s.status) for s in before] == [(m.name, "pending") for m in migrations]
+
+    await up(ctx, to=MIGRATIONS[-1].name, migrations=migrations)
+    after = await status(ctx, migrations)
+    assert [s.status for s in after] == ["applied"] * len(MIGRATIONS) + ["pending"]
+    assert all(s.applied_at is not None for s in after[: len(MIGRATIONS)])
+
+    # A record this code does not know (applied by newer code) shows up, and blocks `down`.
+    await ctx.db[STATE].insert_one(
+        {"name": "9999_from_the_future", "applied_at": after[0].applied_at}
+    )
+    listed = {s.name: s.status for s in await status(ctx, migrations)}
+    assert listed["9999_from_the_future"] == "unknown"
+    with pytest.raises(MigrationError):
+        await down(ctx, migrations=migrations)
+
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(render_status(await status(ctx, migrations)))
+    text = console.export_text()
+    assert "0001_collection_indexes" in text and "applied" in text
+    assert "9001_marker" in text and "pending" in text and "unknown" in text
+
+
+async def test_up_to_an_unknown_name_is_refused(ctx: MigrationContext) -> None:
+    with pytest.raises(MigrationError, match="unknown migration"):
+        await up(ctx, to="0000_nope")
+    assert await ctx.db[STATE].count_documents({}) == 0
+
+
+def test_cli_status_on_the_embedded_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.cli import app
+    from service.core.config import get_settings
+
+    for var in ("MONGODB_URL", "ELASTICSEARCH_URL"):
+        monkeypatch.delenv(var, raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["migrate", "status"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert "embedded" in result.output
+        assert "0001_collection_indexes" in result.output and "pending" in result.output
+        result = CliRunner().invoke(app, ["migrate", "up"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert "applied 0001_collection_indexes" in result.output
+    finally:
+        get_settings.cache_clear()
