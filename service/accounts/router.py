@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from service.accounts import service
 from service.accounts.schemas import LoginIn, LoginOut, RegisterIn, UserOut
 from service.core.deps import CurrentSession, CurrentUser, SessionsDep, SettingsDep
-from service.core.errors import problem_responses, unauthorized
+from service.core.errors import ProblemError, problem_responses, unauthorized
+from service.ratelimit.bruteforce import LoginGuard
 
 router = APIRouter(tags=["accounts"])
 
@@ -25,12 +26,23 @@ async def register(body: RegisterIn, settings: SettingsDep) -> UserOut:
 @router.post("/v1/auth/login", response_model=LoginOut, responses=problem_responses(401, 422, 429))
 async def login(
     body: LoginIn,
+    request: Request,
     response: Response,
     settings: SettingsDep,
     sessions: SessionsDep,
     current: CurrentSession,
 ) -> LoginOut:
-    user = await service.authenticate(settings, body)
+    ip = request.client.host if request.client else "unknown"
+    # Failure budgets per account and per IP; checked before the (slow) password hash.
+    guard = LoginGuard(request.app.state.redis, settings)
+    await guard.ensure_allowed(body.email, ip)
+    try:
+        user = await service.authenticate(settings, body, ip=ip)
+    except ProblemError as exc:
+        if exc.status == 401:
+            await guard.record_failure(body.email, ip)
+        raise
+    await guard.record_success(body.email)
     # Rotate: a session presented with the login (e.g. fixated cookie) does not survive it.
     if current is not None:
         await sessions.revoke(current)

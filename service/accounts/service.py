@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pymongo.errors
 
 from documents import User
 from documents.values import utcnow
+from service import audit
 from service.accounts.passwords import burn_time, hash_password, needs_rehash, verify_password
 from service.accounts.schemas import LoginIn, RegisterIn
 from service.core.config import Settings
@@ -31,13 +34,24 @@ INVALID_LOGIN = ProblemError(
 )
 
 
-async def authenticate(settings: Settings, data: LoginIn) -> User:
+async def authenticate(settings: Settings, data: LoginIn, ip: str | None = None) -> User:
     """The user for these credentials; the same error, in the same time, for either miss."""
-    user = await User.find_one(User.email == data.email.lower())
+    email = data.email.lower()
+    user = await User.find_one(User.email == email)
     if user is None or user.erased_at is not None:
         await burn_time(settings, data.password)
+        # The attempted address is kept only as a hash: strangers' emails are not our data.
+        await audit.record(
+            audit.LOGIN_FAILED,
+            ip=ip,
+            email_sha256=hashlib.sha256(email.encode()).hexdigest(),
+            reason="unknown_account",
+        )
         raise INVALID_LOGIN
     if not await verify_password(settings, user.password_hash, data.password):
+        await audit.record(
+            audit.LOGIN_FAILED, subject_id=str(user.id), ip=ip, reason="bad_password"
+        )
         raise INVALID_LOGIN
     if needs_rehash(settings, user.password_hash):
         # Cost parameters changed since this hash was made: upgrade it while we know the password.

@@ -1,11 +1,260 @@
-"""HTTP middleware: request ids and logging, rate limits, body size caps, metrics."""
+"""HTTP middleware: request ids and logging, rate limits, body size caps, metrics.
+
+One pure-ASGI middleware does all of it in a single pass (no BaseHTTPMiddleware: it buffers and
+costs a task per request). Order of work for a request:
+  1. request id (accepted from X-Request-ID when sane, else generated; echoed back),
+  2. body size cap (Content-Length up front, streamed bytes as they arrive) -> 413,
+  3. the caller's identity (session resolved once and handed to the auth dependencies),
+  4. the rate limit for the route's class -> 429 / fail-open / 503 naming redis,
+  5. the app, then metrics and one JSON access-log line.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import redis.exceptions
 from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.core.config import Settings
+from service.core.errors import ProblemError, problem_response, unavailable
+from service.core.logging import ACCESS_LOGGER, configure_logging
+from service.core.metrics import (
+    HTTP_LATENCY,
+    HTTP_REQUESTS,
+    RATE_LIMIT_BACKEND_ERRORS,
+    RATE_LIMIT_REJECTIONS,
+    instrument_clients,
+    register_mongo_listener,
+)
+from service.ratelimit.limiter import Decision, Limiter, RouteClass, fails_open
+
+access_log = logging.getLogger(ACCESS_LOGGER)
+log = logging.getLogger(__name__)
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_AUTH_PATHS = frozenset({"/v1/auth/login", "/v1/auth/register"})
+REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive`; FastAPI re-raises HTTPExceptions met while reading the body."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body exceeds {limit} bytes")
+
+
+def route_class(method: str, path: str) -> RouteClass:
+    if path in _AUTH_PATHS and method == "POST":
+        return RouteClass.auth
+    if path.startswith("/v1/payments/webhook"):
+        return RouteClass.webhook
+    if path.startswith("/v1/search"):
+        return RouteClass.search
+    if method not in _SAFE_METHODS:
+        return RouteClass.write
+    return RouteClass.read
+
+
+def route_template(app: FastAPI, scope: Scope) -> str:
+    """The matched route's path template (bounded metric label); `unmatched` otherwise."""
+    partial = None
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return getattr(route, "path", "unmatched")
+        if match is Match.PARTIAL and partial is None:
+            partial = getattr(route, "path", None)
+    return partial or "unmatched"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _token(scope: Scope, settings: Settings) -> str | None:
+    auth = _header(scope, b"authorization")
+    if auth is not None:
+        scheme, _, value = auth.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    cookie = _header(scope, b"cookie")
+    if not cookie:
+        return None
+    prefix = settings.session_cookie_name + "="
+    for part in cookie.split(";"):
+        part = part.strip()
+        if part.startswith(prefix):
+            return part[len(prefix) :].strip('"') or None
+    return None
+
+
+class HardeningMiddleware:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self._limiter: Limiter | None = None
+
+    def _limiter_for(self, state: Any) -> Limiter:
+        # The Redis client exists only once the lifespan ran; build (and instrument) lazily.
+        if self._limiter is None or self._limiter.redis is not state.redis:
+            instrument_clients(state)
+            self._limiter = Limiter(state.redis, self.settings)
+        return self._limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        app: FastAPI = scope["app"]
+        method: str = scope["method"]
+        path: str = scope["path"]
+        template = route_template(app, scope)
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status_holder = {"status": 500}
+        extra_headers: dict[str, str] = {"X-Request-ID": request_id}
+        user_id: str | None = None
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = MutableHeaders(scope=message)
+                for key, value in extra_headers.items():
+                    headers[key] = value
+            await send(message)
+
+        try:
+            early = await self._guard(app, scope, method, path, extra_headers)
+            if isinstance(early, ProblemError):
+                await problem_response(early, Request(scope))(scope, receive, send_wrapper)
+                return
+            user_id = early
+            await self.app(scope, self._capped(scope, receive), send_wrapper)
+        except Exception:
+            status_holder["status"] = 500
+            raise
+        finally:
+            status = status_holder["status"]
+            elapsed = time.perf_counter() - started
+            label = str(status)
+            HTTP_REQUESTS.labels(method, template, label).inc()
+            HTTP_LATENCY.labels(method, template, label).observe(elapsed)
+            access_log.info(
+                "%s %s %s",
+                method,
+                template,
+                status,
+                extra={
+                    "method": method,
+                    "route": template,
+                    "path": path,
+                    "status": status,
+                    "latency_ms": round(elapsed * 1000, 2),
+                    "request_id": request_id,
+                    "user_id": state.get("user_id") or user_id,
+                },
+            )
+
+    async def _guard(
+        self, app: FastAPI, scope: Scope, method: str, path: str, extra_headers: dict[str, str]
+    ) -> ProblemError | str | None:
+        """Size cap, identity and rate limit. Returns a problem to answer with, or the user id."""
+        state = app.state
+        if not hasattr(state, "redis"):  # lifespan not run (e.g. schema export): nothing to guard
+            return self._size_problem(scope)
+        klass = route_class(method, path)
+        user_id: str | None = None
+        token = _token(scope, self.settings)
+        if token and len(token) <= 256:
+            try:
+                session = await state.sessions.resolve(token)
+            except REDIS_ERRORS:
+                log.warning("session check failed: redis unreachable")
+                return unavailable("redis", "redis is unavailable: sessions cannot be checked")
+            if session is not None:
+                scope["state"]["session"] = session
+                user_id = session.user_id
+
+        if not self.settings.rate_limit_enabled:
+            return self._size_problem(scope) or user_id
+        identity = f"u:{user_id}" if user_id else f"ip:{_client_ip(scope)}"
+        limiter = self._limiter_for(state)
+        decision: Decision
+        try:
+            decision = await limiter.check(klass, identity)
+        except REDIS_ERRORS:
+            if fails_open(self.settings, klass):
+                RATE_LIMIT_BACKEND_ERRORS.labels(klass.value, "open").inc()
+                decision = limiter.open_decision(klass)
+            else:
+                RATE_LIMIT_BACKEND_ERRORS.labels(klass.value, "closed").inc()
+                log.warning("rate limit check failed closed for %s: redis unreachable", klass)
+                return unavailable("redis", "redis is unavailable: rate limits cannot be checked")
+        extra_headers.update(decision.headers())
+        if not decision.allowed:
+            RATE_LIMIT_REJECTIONS.labels(klass.value).inc()
+            return ProblemError(
+                429,
+                f"rate limit for {klass.value} requests exceeded; retry in "
+                f"{decision.retry_after_s} s",
+                type_="https://marketplace.dev/problems/rate-limited",
+                headers={"Retry-After": str(max(1, decision.retry_after_s))},
+                extra={"route_class": klass.value},
+            )
+        return self._size_problem(scope) or user_id
+
+    def _size_problem(self, scope: Scope) -> ProblemError | None:
+        """Refuse a declared oversized body before reading a byte of it."""
+        length = _header(scope, b"content-length")
+        if length is None:
+            return None
+        if not length.isdigit():
+            return ProblemError(400, "invalid Content-Length")
+        if int(length) > self.settings.max_body_bytes:
+            return ProblemError(413, f"request body exceeds {self.settings.max_body_bytes} bytes")
+        return None
+
+    def _capped(self, scope: Scope, receive: Receive) -> Receive:
+        limit = self.settings.max_body_bytes
+        seen = 0
+
+        async def wrapped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        return wrapped
+
+
+def _client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Hardening (rate limits, request ids, JSON logs, metrics) is installed here."""
+    if not logging.getLogger().handlers:  # not configured by the host process (CLI, tests)
+        configure_logging(settings)
+    register_mongo_listener()
+    app.add_middleware(HardeningMiddleware, settings=settings)
