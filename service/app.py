@@ -19,10 +19,11 @@ from service.core.mongo import init_db, make_client
 from service.core.redis import make_redis
 from service.listings.router import router as listings_router
 from service.ops.router import router as ops_router
+from service.privacy.router import router as privacy_router
 
 log = logging.getLogger(__name__)
 
-ROUTERS = [ops_router, accounts_router, listings_router]
+ROUTERS = [ops_router, accounts_router, listings_router, privacy_router]
 
 
 def make_es(settings: Settings) -> AsyncElasticsearch | None:

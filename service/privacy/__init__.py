@@ -1,0 +1,1 @@
+"""GDPR: export everything held about the caller; erase (anonymise) the caller's account."""
