@@ -20,10 +20,12 @@ from service.core.redis import make_redis
 from service.listings.router import router as listings_router
 from service.ops.router import router as ops_router
 from service.privacy.router import router as privacy_router
+from service.search.lifecycle import start_search
+from service.search.router import router as search_router
 
 log = logging.getLogger(__name__)
 
-ROUTERS = [ops_router, accounts_router, listings_router, privacy_router]
+ROUTERS = [ops_router, accounts_router, listings_router, privacy_router, search_router]
 
 
 def make_es(settings: Settings) -> AsyncElasticsearch | None:
@@ -56,6 +58,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             seed=42,
         )
         log.info("embedded store seeded: %s", report)
+    await start_search(state, settings)  # alias exists; embedded polling indexer
     try:
         yield
     finally:

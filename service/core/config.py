@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     seed_demo_listings: int = Field(default=500, ge=0)
     run_embedded_indexer: bool | None = None  # None: on when Mongo is embedded
 
+    # Indexer (Mongo -> Elasticsearch). "auto": change streams on a replica set, else polling.
+    indexer_source: Literal["auto", "changestream", "polling"] = "auto"
+    indexer_batch_size: int = Field(default=500, ge=1, le=10_000)
+    indexer_flush_interval_s: float = Field(default=0.5, gt=0)
+    indexer_poll_interval_s: float = Field(default=0.2, gt=0)
+    # Concurrent writers may commit with an updated_at earlier than one already seen: re-read.
+    indexer_poll_overlap_s: float = Field(default=3.0, ge=0)
+    indexer_max_retries: int = Field(default=5, ge=0)
+
     # Accounts and sessions.
     session_ttl_s: int = Field(default=14 * 24 * 3600, gt=0)
     session_cookie_name: str = "mp_session"

@@ -1,0 +1,89 @@
+"""Index lifecycle: create concrete indexes, ensure the alias exists, swap it atomically."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
+
+from indexers.definition import (
+    BULK_LOAD_SETTINGS,
+    LIVE_SETTINGS,
+    MAPPINGS,
+    SETTINGS,
+    alias_name,
+    new_index_name,
+)
+
+log = logging.getLogger(__name__)
+
+
+async def create_index(es: AsyncElasticsearch, name: str, *, bulk_load: bool = False) -> None:
+    settings = {**SETTINGS, **(BULK_LOAD_SETTINGS if bulk_load else {})}
+    await es.indices.create(index=name, mappings=MAPPINGS, settings=settings)
+
+
+async def finish_bulk_load(es: AsyncElasticsearch, name: str) -> None:
+    await es.indices.put_settings(index=name, settings=LIVE_SETTINGS)
+    await es.indices.refresh(index=name)
+
+
+async def alias_targets(es: AsyncElasticsearch, prefix: str) -> list[str]:
+    """Concrete indexes behind the alias (normally exactly one; empty when missing)."""
+    try:
+        resp = await es.indices.get_alias(name=alias_name(prefix))
+    except NotFoundError:
+        return []
+    return sorted(resp.body)
+
+
+async def current_index(es: AsyncElasticsearch, prefix: str) -> str | None:
+    targets = await alias_targets(es, prefix)
+    return targets[0] if targets else None
+
+
+async def ensure_index(es: AsyncElasticsearch, prefix: str = "") -> str:
+    """The concrete index behind the alias, creating the first one if the alias is missing.
+
+    Idempotent and safe when several processes race: each may create an index, but all
+    converge on the lexicographically first one behind the alias and drop their own.
+    """
+    existing = await current_index(es, prefix)
+    if existing is not None:
+        return existing
+    alias = alias_name(prefix)
+    name = new_index_name(prefix)
+    await create_index(es, name)
+    try:
+        await es.indices.update_aliases(actions=[{"add": {"index": name, "alias": alias}}])
+    except BadRequestError:
+        # e.g. an index (not alias) squats the name: nothing we may silently delete.
+        await es.indices.delete(index=name, ignore_unavailable=True)
+        raise
+    targets = await alias_targets(es, prefix)
+    keep = targets[0]
+    losers = [t for t in targets if t != keep]
+    if losers:
+        await es.indices.update_aliases(
+            actions=[{"remove": {"index": t, "alias": alias}} for t in losers]
+        )
+    if name != keep:
+        await es.indices.delete(index=name, ignore_unavailable=True)
+    log.info("search index ready: %s -> %s", alias, keep)
+    return keep
+
+
+async def swap_alias(es: AsyncElasticsearch, prefix: str, new: str) -> list[str]:
+    """Point the alias at `new` in one atomic _aliases call; returns the indexes it left."""
+    alias = alias_name(prefix)
+    old = [t for t in await alias_targets(es, prefix) if t != new]
+    actions: list[dict[str, Any]] = [{"remove": {"index": t, "alias": alias}} for t in old]
+    actions.append({"add": {"index": new, "alias": alias}})
+    await es.indices.update_aliases(actions=actions)
+    return old
+
+
+async def drop_indexes(es: AsyncElasticsearch, names: list[str]) -> None:
+    for name in names:
+        await es.indices.delete(index=name, ignore_unavailable=True)

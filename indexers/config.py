@@ -1,0 +1,35 @@
+"""The indexer's knobs, read from the service Settings by attribute (indexers/ does not import
+service/, so the service's configuration stays the one source without a dependency cycle)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IndexerConfig:
+    prefix: str = ""
+    source: str = "auto"  # auto | changestream | polling
+    batch_size: int = 500
+    flush_interval_s: float = 0.5
+    poll_interval_s: float = 0.2
+    poll_overlap_s: float = 3.0
+    max_retries: int = 5
+    embedded_mongo: bool = True
+
+    @classmethod
+    def of(cls, settings: Any) -> IndexerConfig:
+        """From `service.core.config.Settings` (or anything with the same attributes)."""
+        if isinstance(settings, IndexerConfig):
+            return settings
+        return cls(
+            prefix=settings.elasticsearch_index_prefix,
+            source=settings.indexer_source,
+            batch_size=settings.indexer_batch_size,
+            flush_interval_s=settings.indexer_flush_interval_s,
+            poll_interval_s=settings.indexer_poll_interval_s,
+            poll_overlap_s=settings.indexer_poll_overlap_s,
+            max_retries=settings.indexer_max_retries,
+            embedded_mongo=settings.embedded_mongo,
+        )

@@ -1,0 +1,123 @@
+"""The listings index: one versioned mapping + settings, and the names everything else uses.
+
+Only features of the integ-test distribution are used (standard analyzer, lowercase
+normalizer, keyword, geo_point, date/date_range, numerics, completion), so the same mapping
+works on the test node and on the production image.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+# Bump when the mapping changes incompatibly; `marketplace index rebuild` moves the alias.
+MAPPING_VERSION = 1
+
+
+class F:
+    """Search document field names: the mapping, the projection and the queries share these."""
+
+    ID = "id"
+    TITLE = "title"
+    DESCRIPTION = "description"
+    CATEGORY = "category"
+    AMENITIES = "amenities"
+    ATTRIBUTES = "attributes"  # source only, rendered as-is
+    ATTRIBUTE_TERMS = "attribute_terms"  # "key=value" keywords for exact filters
+    CITY = "city"
+    CITY_TEXT = "city.text"
+    COUNTRY = "country"
+    LOCATION = "location"
+    PRICE = "price"
+    PRICE_AMOUNT = "price.amount"
+    PRICE_CURRENCY = "price.currency"
+    CAPACITY = "capacity"
+    UNIT = "unit"
+    RATING = "review_summary"
+    RATING_AVERAGE = "review_summary.average"
+    RATING_COUNT = "review_summary.count"
+    RATING_BAYESIAN = "review_summary.bayesian_average"
+    # Booked and blocked periods (and full hour slots) as half-open date ranges.
+    BUSY = "busy"
+    STOCK_LEFT = "stock_left"
+    IN_STOCK = "in_stock"
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    VERSION = "version"
+    SUGGEST = "suggest"
+
+
+def alias_name(prefix: str) -> str:
+    return f"{prefix}listings"
+
+
+def index_pattern(prefix: str) -> str:
+    """Every concrete listings index of any mapping version under this prefix."""
+    return f"{prefix}listings-*"
+
+
+def new_index_name(prefix: str, now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S%f")
+    return f"{prefix}listings-{MAPPING_VERSION}-{stamp}"
+
+
+_KEYWORD_LC = {"type": "keyword", "normalizer": "lc"}
+
+MAPPINGS: dict[str, Any] = {
+    # Unknown fields are a projection bug: reject them (they land in the dead-letter collection).
+    "dynamic": "strict",
+    "_meta": {"mapping_version": MAPPING_VERSION},
+    "properties": {
+        F.ID: {"type": "keyword"},
+        F.TITLE: {"type": "text", "analyzer": "standard"},
+        F.DESCRIPTION: {"type": "text", "analyzer": "standard"},
+        F.CATEGORY: _KEYWORD_LC,
+        F.AMENITIES: _KEYWORD_LC,
+        F.ATTRIBUTES: {"type": "object", "enabled": False},
+        F.ATTRIBUTE_TERMS: {"type": "keyword"},
+        F.CITY: {"type": "keyword", "fields": {"text": {"type": "text", "analyzer": "standard"}}},
+        F.COUNTRY: {"type": "keyword"},
+        F.LOCATION: {"type": "geo_point"},
+        F.PRICE: {
+            "properties": {"amount": {"type": "long"}, "currency": {"type": "keyword"}},
+        },
+        F.CAPACITY: {"type": "integer"},
+        F.UNIT: {"type": "keyword"},
+        F.RATING: {
+            "properties": {
+                "count": {"type": "integer"},
+                "average": {"type": "float"},
+                "bayesian_average": {"type": "float"},
+                "histogram": {"type": "object", "enabled": False},
+            }
+        },
+        F.BUSY: {"type": "date_range", "format": "strict_date_optional_time||epoch_millis"},
+        F.STOCK_LEFT: {"type": "integer"},
+        F.IN_STOCK: {"type": "boolean"},
+        F.CREATED_AT: {"type": "date"},
+        F.UPDATED_AT: {"type": "date"},
+        F.VERSION: {"type": "long"},
+        F.SUGGEST: {
+            "type": "completion",
+            "analyzer": "standard",
+            "search_analyzer": "standard",
+            "preserve_separators": True,
+            "max_input_length": 100,
+        },
+    },
+}
+
+SETTINGS: dict[str, Any] = {
+    "number_of_shards": 1,
+    "number_of_replicas": 0,
+    # Write -> searchable lag is dominated by refresh; keep it well under a second.
+    "refresh_interval": "250ms",
+    # Delete tombstones must outlive any in-flight stale write (external versioning).
+    "gc_deletes": "1h",
+    "max_result_window": 10_000,
+    "analysis": {"normalizer": {"lc": {"type": "custom", "filter": ["lowercase"]}}},
+}
+
+# While a rebuild bulk-loads a fresh index nobody reads yet.
+BULK_LOAD_SETTINGS: dict[str, Any] = {"refresh_interval": "-1"}
+LIVE_SETTINGS: dict[str, Any] = {"refresh_interval": SETTINGS["refresh_interval"]}

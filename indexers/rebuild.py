@@ -1,0 +1,284 @@
+"""Zero-downtime rebuild, verify (drift between Mongo and the index), repair, and status."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from elasticsearch import AsyncElasticsearch, NotFoundError
+from elasticsearch.helpers import async_bulk, async_scan, async_streaming_bulk
+
+from documents import DeadLetter, Listing, ListingStatus
+from documents.values import as_utc, utcnow
+from indexers import checkpoints, metrics
+from indexers.admin import (
+    alias_targets,
+    create_index,
+    drop_indexes,
+    finish_bulk_load,
+    swap_alias,
+)
+from indexers.config import IndexerConfig
+from indexers.definition import MAPPING_VERSION, alias_name, index_pattern, new_index_name
+from indexers.projection import IndexOp, hard_delete_op, op_for_raw
+from indexers.sources.polling import scan_since
+from indexers.writer import RETRY_STATUS, BulkWriter, WriteStats, action
+
+log = logging.getLogger(__name__)
+
+SEARCHABLE: dict[str, Any] = {"status": ListingStatus.published.value, "deleted_at": None}
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class RebuildReport:
+    index: str
+    dropped: list[str]
+    snapshot: int
+    replayed: int
+    dead_letters: int
+    seconds: float
+
+    @property
+    def docs_per_s(self) -> float:
+        return self.snapshot / self.seconds if self.seconds else 0.0
+
+
+async def _snapshot_chunks(index: str, chunk_size: int) -> AsyncIterator[list[dict[str, Any]]]:
+    cursor = Listing.get_motor_collection().find(SEARCHABLE).sort("_id", 1).batch_size(chunk_size)
+    chunk: list[dict[str, Any]] = []
+    async for raw in cursor:
+        op = op_for_raw(raw)
+        if op.doc is not None:
+            chunk.append(action(op, index))
+        if len(chunk) >= chunk_size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+async def load_snapshot(
+    es: AsyncElasticsearch,
+    index: str,
+    *,
+    chunk_size: int = 1000,
+    progress: Progress | None = None,
+) -> tuple[int, int]:
+    """Bulk-load every searchable listing into `index`; returns (loaded, dead letters).
+
+    Reading Mongo and projecting runs in its own task, feeding a small queue, so it overlaps
+    with Elasticsearch indexing the previous chunk.
+    """
+    total = await Listing.get_motor_collection().count_documents(SEARCHABLE)
+    queue: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue(maxsize=4)
+
+    async def produce() -> None:
+        try:
+            async for chunk in _snapshot_chunks(index, chunk_size):
+                await queue.put(chunk)
+        finally:
+            await queue.put(None)
+
+    async def actions() -> AsyncIterator[dict[str, Any]]:
+        while (chunk := await queue.get()) is not None:
+            for item in chunk:
+                yield item
+
+    producer = asyncio.create_task(produce())
+    loaded = dead = 0
+    try:
+        async for ok, result in async_streaming_bulk(
+            es,
+            actions(),
+            chunk_size=chunk_size,
+            raise_on_error=False,
+            max_retries=8,
+            initial_backoff=0.5,
+            max_backoff=10,
+            retry_on_status=RETRY_STATUS,
+        ):
+            _, item = next(iter(result.items()))
+            if ok or item.get("status") == 409:
+                loaded += 1
+            else:
+                dead += 1
+                metrics.ERRORS.labels("rejected").inc()
+                await DeadLetter(
+                    listing_id=str(item.get("_id")),
+                    version=-1,
+                    index=index,
+                    error={"status": item.get("status"), "error": item.get("error")},
+                ).insert()
+            if progress is not None and (loaded + dead) % chunk_size == 0:
+                progress(loaded + dead, total)
+    finally:
+        await producer
+    if progress is not None:
+        progress(loaded + dead, max(total, loaded + dead))
+    return loaded, dead
+
+
+async def replay_since(writer: BulkWriter, since: datetime, page: int = 1000) -> WriteStats:
+    """Re-apply every listing changed at or after `since` (tombstones included)."""
+    stats = WriteStats()
+    batch: list[IndexOp] = []
+    async for raw in scan_since(since, page):
+        batch.append(op_for_raw(raw))
+        if len(batch) >= page:
+            stats.add(await writer.write(batch))
+            batch = []
+    if batch:
+        stats.add(await writer.write(batch))
+    return stats
+
+
+async def rebuild(
+    es: AsyncElasticsearch,
+    settings: Any,
+    *,
+    chunk_size: int = 1000,
+    progress: Progress | None = None,
+) -> RebuildReport:
+    """New concrete index, snapshot load, replay what changed meanwhile, atomic alias swap,
+    drop the old index. Searches keep hitting the old index until the swap."""
+    cfg = IndexerConfig.of(settings)
+    overlap = timedelta(seconds=cfg.poll_overlap_s)
+    began = time.monotonic()
+    started = utcnow()
+    new = new_index_name(cfg.prefix)
+    await create_index(es, new, bulk_load=True)
+    swapped = False
+    try:
+        loaded, dead = await load_snapshot(es, new, chunk_size=chunk_size, progress=progress)
+        await finish_bulk_load(es, new)
+        writer = BulkWriter(es, new, chunk_size=chunk_size, max_retries=cfg.max_retries)
+        # Changes made while the snapshot was read: they may be in it in an older state.
+        replay_started = utcnow()
+        replayed = await replay_since(writer, started - overlap)
+        dropped = await swap_alias(es, cfg.prefix, new)
+        swapped = True
+        # Changes the live indexer sent to the old index between the replay and the swap.
+        replayed.add(await replay_since(writer, replay_started - overlap))
+        await drop_indexes(es, dropped)
+    except BaseException:
+        if not swapped:
+            await es.indices.delete(index=new, ignore_unavailable=True)
+        raise
+    seconds = time.monotonic() - began
+    n_replayed = replayed.indexed + replayed.deleted + replayed.stale
+    log.info("rebuilt %s: %d docs in %.1fs, %d replayed", new, loaded, seconds, n_replayed)
+    return RebuildReport(new, dropped, loaded, n_replayed, dead + replayed.dead_letters, seconds)
+
+
+@dataclass
+class Drift:
+    checked: int = 0
+    indexed: int = 0
+    missing: list[str] = field(default_factory=list)  # searchable in Mongo, absent from ES
+    extra: list[str] = field(default_factory=list)  # in ES, not searchable in Mongo
+    stale: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (mongo, es) version
+
+    @property
+    def count(self) -> int:
+        return len(self.missing) + len(self.extra) + len(self.stale)
+
+    @property
+    def ids(self) -> list[str]:
+        return sorted({*self.missing, *self.extra, *self.stale})
+
+
+async def indexed_versions(es: AsyncElasticsearch, index: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    async for hit in async_scan(
+        es, index=index, query={"query": {"match_all": {}}}, size=2000, _source=False, version=True
+    ):
+        found[hit["_id"]] = int(hit["_version"])
+    return found
+
+
+async def verify(es: AsyncElasticsearch, prefix: str) -> Drift:
+    """Compare searchable listings in Mongo (id, version) with the index behind the alias."""
+    expected: dict[str, int] = {}
+    cursor = Listing.get_motor_collection().find(SEARCHABLE, {"version": 1})
+    async for raw in cursor:
+        expected[str(raw["_id"])] = int(raw.get("version", 1))
+    actual = await indexed_versions(es, alias_name(prefix))
+    drift = Drift(checked=len(expected), indexed=len(actual))
+    drift.missing = sorted(set(expected) - set(actual))
+    drift.extra = sorted(set(actual) - set(expected))
+    drift.stale = {
+        lid: (v, actual[lid])
+        for lid, v in sorted(expected.items())
+        if lid in actual and actual[lid] != v
+    }
+    return drift
+
+
+async def repair(es: AsyncElasticsearch, settings: Any, drift: Drift) -> WriteStats:
+    """Make the drifted ids agree with Mongo again.
+
+    Where the index is ahead of Mongo (a doc that should not exist, or a version Mongo never
+    reached) a versioned write would be refused, so those are first deleted unversioned.
+    """
+    cfg = IndexerConfig.of(settings)
+    alias = alias_name(cfg.prefix)
+    force = [*drift.extra, *(lid for lid, (m, e) in drift.stale.items() if e > m)]
+    if force:
+        await async_bulk(
+            es,
+            ({"_op_type": "delete", "_index": alias, "_id": lid} for lid in force),
+            raise_on_error=False,
+            refresh="wait_for",
+        )
+    ids = drift.ids
+    found: dict[str, IndexOp] = {}
+    oids = [ObjectId(i) for i in ids if ObjectId.is_valid(i)]
+    async for raw in Listing.get_motor_collection().find({"_id": {"$in": oids}}):
+        op = op_for_raw(raw)
+        found[op.listing_id] = op
+    ops = [found.get(lid) or hard_delete_op(lid) for lid in ids]
+    writer = BulkWriter(es, alias, prefix=cfg.prefix, max_retries=cfg.max_retries)
+    return await writer.write(ops)
+
+
+async def status(es: AsyncElasticsearch, prefix: str) -> dict[str, Any]:
+    """Alias, concrete index, doc count, mapping version, checkpoint ages, dead letters."""
+    alias = alias_name(prefix)
+    targets = await alias_targets(es, prefix)
+    info: dict[str, Any] = {
+        "alias": alias,
+        "indexes": targets,
+        "doc_count": None,
+        "mapping_version": None,
+        "code_mapping_version": MAPPING_VERSION,
+    }
+    if targets:
+        info["doc_count"] = int((await es.count(index=alias))["count"])
+        mapping = await es.indices.get_mapping(index=targets[0])
+        meta = mapping.body[targets[0]]["mappings"].get("_meta", {})
+        info["mapping_version"] = meta.get("mapping_version")
+    try:
+        all_indexes = await es.indices.get(index=index_pattern(prefix), expand_wildcards="all")
+        info["orphans"] = sorted(set(all_indexes.body) - set(targets))
+    except NotFoundError:
+        info["orphans"] = []
+    now = utcnow()
+    info["checkpoints"] = [
+        {
+            "name": cp.name,
+            "age_s": round((now - as_utc(cp.updated_at)).total_seconds(), 1),
+            "position": as_utc(cp.last_updated_at).isoformat() if cp.last_updated_at else None,
+            "has_resume_token": cp.resume_token is not None,
+        }
+        for cp in await checkpoints.all_checkpoints()
+        if cp.name.startswith(f"{alias}:")
+    ]
+    info["dead_letters"] = await DeadLetter.get_motor_collection().count_documents({})
+    return info

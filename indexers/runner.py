@@ -1,0 +1,223 @@
+"""The indexer loop: change source -> batches (by count and time) -> bulk writer -> checkpoint.
+
+At-least-once: a batch is checkpointed only after Elasticsearch acknowledged it, so a crash at
+any point replays from the previous checkpoint, and versioned writes make replays harmless.
+Cancelling the task (graceful shutdown) flushes what is buffered first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import elastic_transport
+import pymongo.errors
+from elasticsearch import ApiError, AsyncElasticsearch
+
+from documents.values import utcnow
+from indexers import checkpoints, metrics
+from indexers.config import IndexerConfig
+from indexers.definition import alias_name
+from indexers.sources import Change, ChangeSource
+from indexers.sources.changestream import ChangeStreamSource, HistoryLost
+from indexers.sources.polling import PollingSource
+from indexers.writer import BulkWriter, WriteFailed, WriteStats
+
+log = logging.getLogger(__name__)
+
+# Failures that pass: the loop backs off and retries the same batch.
+RECOVERABLE = (WriteFailed, elastic_transport.TransportError, ApiError, pymongo.errors.PyMongoError)
+SHUTDOWN_FLUSH_TIMEOUT_S = 10.0
+
+
+async def choose_source(settings: Any, db: Any) -> str:
+    """Change streams on a replica set or mongos; polling on standalone and embedded Mongo."""
+    cfg = IndexerConfig.of(settings)
+    if cfg.source != "auto":
+        return cfg.source
+    if cfg.embedded_mongo:
+        return "polling"
+    try:
+        hello = await db.client.admin.command("hello")
+    except pymongo.errors.PyMongoError:
+        log.warning("could not ask MongoDB for its topology; polling")
+        return "polling"
+    if hello.get("setName") or hello.get("msg") == "isdbgrid":
+        return "changestream"
+    return "polling"
+
+
+def make_source(kind: str, settings: Any) -> ChangeSource:
+    cfg = IndexerConfig.of(settings)
+    alias = alias_name(cfg.prefix)
+    if kind == "changestream":
+        return ChangeStreamSource(checkpoints.checkpoint_name(alias, "changestream"))
+    if kind == "polling":
+        return PollingSource(
+            checkpoints.checkpoint_name(alias, "poll"),
+            overlap_s=cfg.poll_overlap_s,
+            poll_interval_s=cfg.poll_interval_s,
+        )
+    raise ValueError(f"unknown indexer source {kind!r}")
+
+
+class Indexer:
+    def __init__(
+        self,
+        es: AsyncElasticsearch,
+        settings: Any,
+        source: ChangeSource,
+        *,
+        writer: BulkWriter | None = None,
+        on_history_lost: Callable[[], Awaitable[Any]] | None = None,
+    ) -> None:
+        self.es = es
+        self.cfg = cfg = IndexerConfig.of(settings)
+        self.source = source
+        self.writer = writer or BulkWriter(
+            es,
+            alias_name(cfg.prefix),
+            prefix=cfg.prefix,
+            chunk_size=cfg.batch_size,
+            max_retries=cfg.max_retries,
+        )
+        self.on_history_lost = on_history_lost
+        self.stats = WriteStats()
+        self._buffer: list[Change] = []
+        self._first_at: float | None = None
+        self._opened = False
+
+    @classmethod
+    def polling(cls, es: AsyncElasticsearch, settings: Any, **kw: Any) -> Indexer:
+        return cls(es, settings, make_source("polling", settings), **kw)
+
+    async def open(self) -> None:
+        if not self._opened:
+            await self.source.open()
+            self._opened = True
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    async def flush(self) -> int:
+        """Write what is buffered, then checkpoint it. Returns the number of changes flushed."""
+        if not self._buffer:
+            return 0
+        batch = list(self._buffer)
+        ops = [c.op for c in batch if c.op is not None]
+        stats = await self.writer.write(ops)
+        await self.source.commit(batch)
+        del self._buffer[: len(batch)]
+        self._first_at = None if not self._buffer else self._first_at
+        self.stats.add(stats)
+        metrics.BATCH_SIZE.labels(self.source.name).observe(len(batch))
+        observed = [c.observed_at for c in batch if c.observed_at is not None]
+        if observed:
+            lag = max(0.0, (utcnow() - max(observed)).total_seconds())
+            metrics.LAG_SECONDS.labels(self.source.name).set(lag)
+        return len(batch)
+
+    async def _fetch(self, timeout_s: float) -> int:
+        room = self.cfg.batch_size - len(self._buffer)
+        if room <= 0:
+            return 0
+        changes = await self.source.next_changes(room, timeout_s)
+        if changes and self._first_at is None:
+            self._first_at = time.monotonic()
+        self._buffer.extend(changes)
+        return len(changes)
+
+    async def sync_once(self) -> int:
+        """One fetch (no waiting) and flush; returns how many changes it handled."""
+        await self.open()
+        n = await self._fetch(0)
+        await self.flush()
+        return n
+
+    async def drain(self) -> int:
+        """Until the source has nothing new: what tests and one-shot runs call."""
+        total = 0
+        while True:
+            n = await self.sync_once()
+            total += n
+            if n == 0 and self.source.caught_up:
+                return total
+
+    def _flush_due(self) -> bool:
+        if not self._buffer:
+            return False
+        if len(self._buffer) >= self.cfg.batch_size or self.source.caught_up:
+            return True
+        assert self._first_at is not None
+        return time.monotonic() - self._first_at >= self.cfg.flush_interval_s
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Forever (or until `stop` is set): the background task / `marketplace indexer run`."""
+        backoff = 0.2
+        try:
+            while stop is None or not stop.is_set():
+                try:
+                    await self.open()
+                    wait = self.cfg.flush_interval_s
+                    if self._first_at is not None:
+                        wait = max(0.0, self._first_at + wait - time.monotonic())
+                    await self._fetch(wait)
+                    if self._flush_due():
+                        await self.flush()
+                    elif not self._buffer:
+                        await self.source.commit([])
+                        if self.source.caught_up:
+                            metrics.LAG_SECONDS.labels(self.source.name).set(0)
+                    backoff = 0.2
+                except HistoryLost as exc:
+                    await self._recover_history(exc)
+                except RECOVERABLE as exc:
+                    metrics.ERRORS.labels("transport" if _is_es(exc) else "source").inc()
+                    name = type(exc).__name__
+                    log.warning("indexer: %s: %s; retrying in %.1fs", name, exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 30.0)
+            await self.flush()
+        except asyncio.CancelledError:
+            if self._buffer:
+                try:
+                    await asyncio.wait_for(self.flush(), SHUTDOWN_FLUSH_TIMEOUT_S)
+                except Exception as exc:  # shutting down: replayed from the checkpoint next time
+                    log.warning("indexer: flush on shutdown failed: %s", exc)
+            raise
+        finally:
+            await self.source.close()
+
+    async def _recover_history(self, exc: HistoryLost) -> None:
+        log.error("indexer: change stream history lost (%s); rebuilding the index", exc)
+        metrics.ERRORS.labels("history_lost").inc()
+        self._buffer.clear()
+        self._first_at = None
+        restart = getattr(self.source, "restart_from_now", None)
+        if restart is not None:
+            await restart()  # the new stream covers every change after this point
+        if self.on_history_lost is not None:
+            await self.on_history_lost()
+
+
+def _is_es(exc: BaseException) -> bool:
+    return isinstance(exc, WriteFailed | elastic_transport.TransportError | ApiError)
+
+
+async def build_indexer(
+    es: AsyncElasticsearch, settings: Any, db: Any, source: str | None = None
+) -> Indexer:
+    """The indexer `marketplace indexer run` and the embedded API use; rebuilds on history loss."""
+    from indexers.rebuild import rebuild
+
+    kind = source or await choose_source(settings, db)
+    log.info("indexer source: %s", kind)
+
+    async def _rebuild() -> None:
+        await rebuild(es, settings)
+
+    return Indexer(es, settings, make_source(kind, settings), on_history_lost=_rebuild)

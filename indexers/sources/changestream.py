@@ -1,0 +1,146 @@
+"""Change-stream source: MongoDB change streams on listings (replica set or sharded cluster).
+
+`fullDocument=updateLookup` hands us the listing as it is now, so every event is simply
+"make the index agree with this state" (versioned, so late lookups are harmless). The resume
+token is stored only in `commit`, i.e. after Elasticsearch acknowledged the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.errors import OperationFailure
+
+from documents import Listing
+from indexers import checkpoints
+from indexers.projection import hard_delete_op, op_for_raw
+from indexers.sources import Change
+
+log = logging.getLogger(__name__)
+
+# ChangeStreamHistoryLost, InvalidResumeToken, ChangeStreamFatalError: the oplog no longer has
+# our position (or never had it). Only a rebuild makes the index whole again.
+HISTORY_LOST_CODES = {286, 260, 280}
+_INVALIDATING = {"invalidate", "drop", "dropDatabase", "rename"}
+IDLE_TOKEN_SAVE_S = 10.0
+
+
+class HistoryLost(Exception):
+    """The stream cannot resume from the stored token; the index needs a rebuild."""
+
+
+def _cluster_time(event: dict[str, Any]) -> datetime | None:
+    ts = event.get("clusterTime")
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts.time, UTC)
+
+
+def change_of(event: dict[str, Any]) -> Change:
+    """The index op for one change event (op None: nothing to write, only a position)."""
+    kind = event.get("operationType")
+    token = event["_id"]
+    when = _cluster_time(event)
+    if kind in _INVALIDATING:
+        raise HistoryLost(f"change stream invalidated by {kind}")
+    if kind == "delete":
+        return Change(hard_delete_op(str(event["documentKey"]["_id"])), token, when)
+    full = event.get("fullDocument")
+    if full is None:
+        # Gone by the time of the lookup: the delete event that follows removes it.
+        return Change(None, token, when)
+    return Change(op_for_raw(full), token, when)
+
+
+class ChangeStreamSource:
+    name = "changestream"
+
+    def __init__(self, checkpoint: str, *, max_await_ms: int = 250) -> None:
+        self.checkpoint = checkpoint
+        self.max_await_ms = max_await_ms
+        self._stream: Any = None
+        self._pending: list[dict[str, Any]] = []
+        self._caught_up = False
+        self._last_idle_save = 0.0
+
+    def _watch(self, resume_after: dict[str, Any] | None) -> Any:
+        return Listing.get_motor_collection().watch(
+            full_document="updateLookup",
+            resume_after=resume_after,
+            max_await_time_ms=self.max_await_ms,
+        )
+
+    async def open(self) -> None:
+        cp = await checkpoints.load(self.checkpoint)
+        token = cp.resume_token if cp is not None else None
+        self._stream = self._watch(token)
+        if token is None:
+            # Pin "now" so that a restart before the first batch does not skip anything.
+            await self._prime()
+
+    async def _prime(self) -> None:
+        event = await self._next_event()
+        if event is not None:
+            self._pending.append(event)
+        elif self._stream.resume_token is not None:
+            await checkpoints.save(
+                self.checkpoint, resume_token=self._stream.resume_token, source=self.checkpoint
+            )
+
+    async def restart_from_now(self) -> None:
+        """After history loss: a fresh stream from the present (the caller then rebuilds)."""
+        await self.close()
+        await checkpoints.clear(self.checkpoint)
+        self._pending.clear()
+        self._stream = self._watch(None)
+        await self._prime()
+
+    async def _next_event(self) -> dict[str, Any] | None:
+        try:
+            return await self._stream.try_next()
+        except OperationFailure as exc:
+            if exc.code in HISTORY_LOST_CODES:
+                raise HistoryLost(str(exc)) from exc
+            raise
+
+    @property
+    def caught_up(self) -> bool:
+        return self._caught_up
+
+    async def next_changes(self, limit: int, timeout_s: float) -> list[Change]:
+        changes: list[Change] = []
+        deadline = time.monotonic() + timeout_s
+        while len(changes) < limit:
+            event = self._pending.pop(0) if self._pending else await self._next_event()
+            if event is None:
+                self._caught_up = True
+                if changes or time.monotonic() >= deadline:
+                    break
+                continue
+            self._caught_up = False
+            changes.append(change_of(event))
+        return changes
+
+    async def commit(self, changes: list[Change]) -> None:
+        if changes:
+            await checkpoints.save(
+                self.checkpoint, resume_token=changes[-1].position, source=self.checkpoint
+            )
+            self._last_idle_save = time.monotonic()
+            return
+        # Idle with nothing buffered: keep the stored token fresh so a quiet collection never
+        # falls off the oplog (the post-batch token moves even without events).
+        now = time.monotonic()
+        token = self._stream.resume_token if self._stream is not None else None
+        due = now - self._last_idle_save >= IDLE_TOKEN_SAVE_S
+        if token is not None and not self._pending and due:
+            self._last_idle_save = now
+            await checkpoints.save(self.checkpoint, resume_token=token, source=self.checkpoint)
+
+    async def close(self) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+            self._stream = None

@@ -1,0 +1,194 @@
+"""The bulk writer: external_gte versioned writes via elasticsearch-py's async helpers, retries
+with backoff on 429/5xx/transport errors, and dead letters for documents ES rejects."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import elastic_transport
+from elasticsearch import ApiError, AsyncElasticsearch
+from elasticsearch.helpers import async_streaming_bulk
+
+from documents import DeadLetter
+from indexers import metrics
+from indexers.admin import ensure_index
+from indexers.projection import IndexOp
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUS = (429, 502, 503, 504)
+# Transport-level failures that mean "try again later", never "this document is bad".
+TRANSIENT = (elastic_transport.TransportError, ApiError)
+
+
+@dataclass
+class WriteStats:
+    indexed: int = 0
+    deleted: int = 0
+    stale: int = 0  # ES already held this version or a newer one
+    dead_letters: int = 0
+    retries: int = 0
+
+    def add(self, other: WriteStats) -> None:
+        for name in ("indexed", "deleted", "stale", "dead_letters", "retries"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+class WriteFailed(RuntimeError):
+    """Elasticsearch kept failing after every retry; nothing was checkpointed."""
+
+
+def latest_per_listing(ops: Iterable[IndexOp]) -> list[IndexOp]:
+    """One op per listing, the newest (a batch may see the same listing several times)."""
+    best: dict[str, IndexOp] = {}
+    for op in ops:
+        cur = best.get(op.listing_id)
+        if cur is None or op.version >= cur.version:
+            best[op.listing_id] = op
+    return list(best.values())
+
+
+def action(op: IndexOp, index: str) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "_index": index,
+        "_id": op.listing_id,
+        "version": op.version,
+        "version_type": "external_gte",
+    }
+    if op.doc is None:
+        return {"_op_type": "delete", **base}
+    return {"_op_type": "index", **base, "_source": op.doc}
+
+
+class BulkWriter:
+    """Writes batches of IndexOps to `index` (normally the alias) until each op has an outcome.
+
+    An op ends as indexed/deleted, stale (a newer version is already there: replays and late
+    events are harmless), or dead-lettered (ES refused the document itself). Anything else
+    (429, 5xx, connection errors) is retried with exponential backoff; after the last retry
+    `WriteFailed` is raised and the caller must not advance its checkpoint.
+    """
+
+    def __init__(
+        self,
+        es: AsyncElasticsearch,
+        index: str,
+        *,
+        prefix: str | None = None,
+        chunk_size: int = 500,
+        max_retries: int = 5,
+        initial_backoff_s: float = 0.2,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self.es = es
+        self.index = index
+        # Set when `index` is the alias: writes then require it (no auto-created index with a
+        # dynamic mapping), and a missing alias is re-created before retrying.
+        self.prefix = prefix
+        self.chunk_size = chunk_size
+        self.max_retries = max_retries
+        self.initial_backoff_s = initial_backoff_s
+        self.max_backoff_s = max_backoff_s
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.max_backoff_s, self.initial_backoff_s * (2**attempt))
+
+    async def write(self, ops: Sequence[IndexOp]) -> WriteStats:
+        stats = WriteStats()
+        pending = {op.listing_id: op for op in latest_per_listing(ops)}
+        attempt = 0
+        while pending:
+            retry, missing_alias = await self._attempt(pending, stats)
+            if missing_alias and self.prefix is not None:
+                await ensure_index(self.es, self.prefix)
+            if not retry:
+                break
+            if attempt >= self.max_retries:
+                metrics.ERRORS.labels("transport").inc()
+                raise WriteFailed(f"{len(retry)} operations still failing after {attempt} retries")
+            stats.retries += 1
+            await asyncio.sleep(self._backoff(attempt))
+            attempt += 1
+            pending = retry
+        if ops:
+            metrics.BATCH_SIZE.labels("writer").observe(len(ops))
+        return stats
+
+    def _actions(self, ops: Iterable[IndexOp]) -> Iterator[dict[str, Any]]:
+        for op in ops:
+            yield action(op, self.index)
+
+    async def _attempt(
+        self, pending: dict[str, IndexOp], stats: WriteStats
+    ) -> tuple[dict[str, IndexOp], bool]:
+        """One pass over `pending`; returns the ops to retry and whether the alias was missing."""
+        unresolved = dict(pending)
+        retry: dict[str, IndexOp] = {}
+        missing_alias = False
+        kwargs: dict[str, Any] = {"require_alias": True} if self.prefix is not None else {}
+        try:
+            async for ok, result in async_streaming_bulk(
+                self.es,
+                self._actions(pending.values()),
+                chunk_size=self.chunk_size,
+                raise_on_error=False,
+                raise_on_exception=True,
+                max_retries=self.max_retries,
+                initial_backoff=self.initial_backoff_s,
+                max_backoff=self.max_backoff_s,
+                retry_on_status=RETRY_STATUS,
+                yield_ok=True,
+                **kwargs,
+            ):
+                op_type, item = next(iter(result.items()))
+                op = unresolved.pop(str(item.get("_id")), None)
+                if op is None:
+                    continue
+                status = int(item.get("status", 500))
+                error = item.get("error") or {}
+                error_type = error.get("type") if isinstance(error, dict) else None
+                if ok:
+                    outcome = "deleted" if op_type == "delete" else "indexed"
+                elif status == 409:
+                    outcome = "stale"
+                elif status == 404 and op_type == "delete" and not error:
+                    outcome = "deleted"  # already absent; the versioned tombstone is recorded
+                elif error_type == "index_not_found_exception":
+                    missing_alias = True
+                    retry[op.listing_id] = op
+                    continue
+                elif status in RETRY_STATUS or status >= 500:
+                    retry[op.listing_id] = op
+                    continue
+                else:
+                    await self._dead_letter(op, item)
+                    outcome = "dead_letter"
+                setattr(stats, _STAT[outcome], getattr(stats, _STAT[outcome]) + 1)
+                metrics.OPS.labels(outcome).inc()
+        except TRANSIENT as exc:
+            log.warning("bulk write failed (%s); will retry", type(exc).__name__)
+            metrics.ERRORS.labels("transport").inc()
+        retry.update(unresolved)  # never answered: the request itself failed
+        return retry, missing_alias
+
+    async def _dead_letter(self, op: IndexOp, item: dict[str, Any]) -> None:
+        log.error("elasticsearch rejected listing %s v%s: %s", op.listing_id, op.version, item)
+        metrics.ERRORS.labels("rejected").inc()
+        await DeadLetter(
+            listing_id=op.listing_id,
+            version=op.version,
+            index=str(item.get("_index") or self.index),
+            error={"status": item.get("status"), "error": item.get("error")},
+        ).insert()
+
+
+_STAT = {
+    "indexed": "indexed",
+    "deleted": "deleted",
+    "stale": "stale",
+    "dead_letter": "dead_letters",
+}

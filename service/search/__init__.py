@@ -1,0 +1,1 @@
+"""Discovery: faceted geo search and suggestions over the listings index."""

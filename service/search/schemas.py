@@ -1,0 +1,54 @@
+"""Search API shapes (see shared/API.md, Discovery)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from documents.values import Location, Money
+
+
+class HitReviewSummary(BaseModel):
+    count: int
+    average: float | None
+    bayesian_average: float
+
+
+class SearchHit(BaseModel):
+    id: str
+    title: str
+    category: str
+    price: Money
+    location: Location
+    city: str
+    review_summary: HitReviewSummary
+    distance_km: float | None = Field(
+        default=None, description="great-circle distance from lat,lon when an origin is given"
+    )
+
+
+class FacetValue(BaseModel):
+    value: str
+    count: int
+
+
+class RangeBucket(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: float | None = Field(default=None, alias="from")
+    to: float | None = None
+    count: int
+
+
+class SearchResult(BaseModel):
+    hits: list[SearchHit]
+    total: int
+    facets: dict[str, list[FacetValue] | list[RangeBucket]] = Field(default_factory=dict)
+    next_cursor: str | None = None
+
+
+class Suggestion(BaseModel):
+    text: str
+
+
+class SuggestResult(BaseModel):
+    suggestions: list[Suggestion]
