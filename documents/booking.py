@@ -49,8 +49,16 @@ class Booking(Document):
     status: BookingStatus = BookingStatus.pending
     price: PriceBreakdown
     cancellation_policy: CancellationPolicy = CancellationPolicy.moderate
+    category: str = ""  # the listing's category when booked (revenue reports group by it)
+    # Set when cancelled: who cancelled and what the guest gets back (per policy, frozen).
+    cancelled_by: str | None = None
+    refund: Money | None = None
+    refund_percent: int | None = None
     # Whether what this booking claimed on the listing has been given back (exactly once).
     released: bool = False
+    # Whether the follow-up of its final status (money settled, claim released) is done; the
+    # sweeper finishes bookings whose request crashed between the transition and this.
+    finalized: bool = False
     expires_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -67,4 +75,5 @@ class Booking(Document):
             ),
             pymongo.IndexModel([("listing_id", 1), ("status", 1)], name="listing_status"),
             pymongo.IndexModel([("status", 1), ("expires_at", 1)], name="status_expiry"),
+            pymongo.IndexModel([("finalized", 1), ("status", 1)], name="finalized_status"),
         ]

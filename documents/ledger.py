@@ -27,6 +27,8 @@ class LedgerEntry(Document):
     currency: Currency
     kind: EntryKind
     booking_id: str | None = None
+    payment_id: str | None = None
+    category: str | None = None  # denormalised from the booking for revenue reports
     created_at: datetime = Field(default_factory=utcnow)
 
     class Settings:
@@ -37,4 +39,5 @@ class LedgerEntry(Document):
             pymongo.IndexModel([("account", 1), ("created_at", 1)], name="account_time"),
             pymongo.IndexModel([("booking_id", 1)], name="booking"),
             pymongo.IndexModel([("created_at", 1)], name="created_at"),
+            pymongo.IndexModel([("payment_id", 1)], name="payment"),
         ]

@@ -29,7 +29,10 @@ class Conversation(Document):
                 [("participants", 1), ("last_message_at", -1), ("_id", -1)],
                 name="participant_recent",
             ),
-            pymongo.IndexModel([("listing_id", 1), ("guest_id", 1)], name="listing_guest"),
+            # One conversation per guest and listing: concurrent first messages can't fork it.
+            pymongo.IndexModel(
+                [("listing_id", 1), ("guest_id", 1)], unique=True, name="listing_guest_unique"
+            ),
         ]
 
 

@@ -47,6 +47,9 @@ class ProviderEvent(Document):
     type: str
     payload: dict
     received_at: datetime = Field(default_factory=utcnow)
+    # None until its effects are applied; a redelivery of an unprocessed event re-applies them
+    # (every effect is itself idempotent), a redelivery of a processed one is a no-op.
+    processed_at: datetime | None = None
 
     class Settings:
         name = "provider_events"

@@ -18,6 +18,9 @@ class Review(Document):
     rating: int = Field(ge=1, le=5)
     text: str = ""
     created_at: datetime = Field(default_factory=utcnow)
+    # True once the listing's review_summary $inc for this review has been applied; the repair
+    # path recomputes summaries of listings with stale unsummarised reviews.
+    summarized: bool = False
 
     class Settings:
         name = "reviews"
@@ -27,4 +30,5 @@ class Review(Document):
             pymongo.IndexModel(
                 [("listing_id", 1), ("created_at", -1), ("_id", -1)], name="listing_recent"
             ),
+            pymongo.IndexModel([("summarized", 1), ("created_at", 1)], name="unsummarized"),
         ]

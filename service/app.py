@@ -11,6 +11,10 @@ from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
 
 from service.accounts.router import router as accounts_router
+from service.admin.router import router as admin_router
+from service.availability.router import router as availability_router
+from service.bookings.router import router as bookings_router
+from service.bookings.sweeper import run_sweeper
 from service.accounts.sessions import SessionStore
 from service.core.config import Settings, get_settings
 from service.core.errors import install_error_handlers
@@ -18,14 +22,29 @@ from service.core.middleware import install_middleware
 from service.core.mongo import init_db, make_client
 from service.core.redis import make_redis
 from service.listings.router import router as listings_router
+from service.messaging.router import router as messaging_router
 from service.ops.router import router as ops_router
+from service.payments.router import router as payments_router
 from service.privacy.router import router as privacy_router
+from service.reviews.router import router as reviews_router
 from service.search.lifecycle import start_search
 from service.search.router import router as search_router
 
 log = logging.getLogger(__name__)
 
-ROUTERS = [ops_router, accounts_router, listings_router, privacy_router, search_router]
+ROUTERS = [
+    ops_router,
+    accounts_router,
+    listings_router,
+    privacy_router,
+    search_router,
+    availability_router,
+    bookings_router,
+    payments_router,
+    reviews_router,
+    messaging_router,
+    admin_router,
+]
 
 
 def make_es(settings: Settings) -> AsyncElasticsearch | None:
@@ -59,6 +78,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         log.info("embedded store seeded: %s", report)
     await start_search(state, settings)  # alias exists; embedded polling indexer
+    if settings.run_booking_sweeper:  # expires requests, recovers crashed bookings
+        state.background.append(asyncio.create_task(run_sweeper(state)))
     try:
         yield
     finally:

@@ -10,9 +10,12 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from service.payments.cli import app as ledger_app
+
 from migrations.cli import app as migrate_app
 
 app = typer.Typer(no_args_is_help=True, help="Marketplace backend operations.")
+app.add_typer(ledger_app, name="ledger")
 app.add_typer(migrate_app, name="migrate")
 
 

@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     platform_commission_bps: int = Field(default=1500, ge=0, le=10000)  # 15 % of the subtotal
     guest_service_fee_bps: int = Field(default=500, ge=0, le=10000)  # 5 % on top for the guest
 
+    # Bookings: how long a request-to-book waits for the host, and how long a booking may sit in
+    # `pending` (inserted, claim unconfirmed) before the sweeper treats it as a crashed request.
+    booking_request_ttl_s: int = Field(default=24 * 3600, gt=0)
+    booking_pending_grace_s: int = Field(default=120, gt=0)
+    booking_sweep_interval_s: float = Field(default=30.0, gt=0)
+    run_booking_sweeper: bool = True
+    # Payments: the built-in provider, and how old a signed webhook may be (replay window).
+    payment_provider: Literal["builtin"] = "builtin"
+    webhook_tolerance_s: int = Field(default=300, gt=0)
+
     # Request hygiene.
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
 

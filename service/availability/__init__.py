@@ -1,0 +1,1 @@
+"""Availability: the atomic claim/release of nights, hour seats and stock; host blocks."""

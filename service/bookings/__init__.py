@@ -1,0 +1,1 @@
+"""Bookings and orders: creation (claim), the state machine, expiry and crash recovery."""

@@ -1,0 +1,1 @@
+"""Conversations between guests and hosts."""

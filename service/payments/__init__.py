@@ -1,0 +1,1 @@
+"""Payments: provider port, signed webhooks, the double-entry ledger, refunds and payouts."""

@@ -1,0 +1,164 @@
+"""POST /v1/bookings/{id}/payment, POST /v1/payments/webhook, GET /v1/payouts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from documents import PaymentStatus, PayoutStatus
+from documents.values import Money
+from service.bookings import access
+from service.bookings.cursors import decode_after, encode_after
+from service.core.deps import GuestUser, HostUser, SettingsDep, parse_object_id
+from service.core.errors import problem_responses
+from service.core.idempotency import IdempotencyKey, idempotent
+from service.core.pagination import CursorParam, Limit
+from service.payments import service
+from service.payments.provider import PaymentProvider, get_provider
+from service.payments.signing import SIGNATURE_HEADER
+
+router = APIRouter(tags=["payments"])
+
+
+def provider_dep(request: Request) -> PaymentProvider:
+    """One provider per app (it caches its index setup)."""
+    state = request.app.state
+    provider = getattr(state, "payment_provider", None)
+    if provider is None:
+        provider = state.payment_provider = get_provider(state.settings)
+    return provider
+
+
+ProviderDep = Annotated[PaymentProvider, Depends(provider_dep)]
+
+
+class PaymentOut(BaseModel):
+    id: str
+    booking_id: str
+    provider: str
+    provider_intent_id: str
+    client_secret: str
+    amount: Money
+    status: PaymentStatus
+    refunded_amount: int
+    created_at: datetime
+
+
+class WebhookAck(BaseModel):
+    received: bool
+    duplicate: bool
+
+
+class PayoutOut(BaseModel):
+    id: str
+    booking_id: str
+    amount: Money
+    status: PayoutStatus
+    created_at: datetime
+    paid_at: datetime | None
+
+
+class PayoutTotals(BaseModel):
+    currency: str
+    paid: int
+    pending: int
+
+
+class PayoutPage(BaseModel):
+    items: list[PayoutOut]
+    totals: list[PayoutTotals]
+    next_cursor: str | None = None
+
+
+@router.post(
+    "/v1/bookings/{booking_id}/payment",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentOut,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def create_payment(
+    booking_id: str, user: GuestUser, provider: ProviderDep, key: IdempotencyKey = None
+) -> JSONResponse:
+    oid = parse_object_id(booking_id, "booking")
+
+    async def run() -> tuple[int, PaymentOut]:
+        booking = await access.as_guest(oid, user)
+        payment, intent = await service.create_payment(provider, booking)
+        return 201, PaymentOut(
+            id=str(payment.id),
+            booking_id=payment.booking_id,
+            provider=payment.provider,
+            provider_intent_id=payment.provider_intent_id,
+            client_secret=intent.client_secret,
+            amount=payment.amount,
+            status=payment.status,
+            refunded_amount=payment.refunded_amount,
+            created_at=payment.created_at,
+        )
+
+    path = f"/v1/bookings/{booking_id}/payment"
+    return await idempotent(
+        key=key, user_id=str(user.id), method="POST", path=path, body=None, handler=run
+    )
+
+
+@router.post(
+    "/v1/payments/webhook",
+    response_model=WebhookAck,
+    responses=problem_responses(400),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def webhook(
+    request: Request,
+    settings: SettingsDep,
+    provider: ProviderDep,
+    signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER, max_length=1024)] = None,
+) -> WebhookAck:
+    """Signed by the provider over the raw body; the signature is checked before parsing."""
+    body = await request.body()
+    ack: dict[str, Any] = await service.handle_webhook(
+        provider,
+        settings.webhook_secret.get_secret_value(),
+        settings.webhook_tolerance_s,
+        body,
+        signature,
+    )
+    return WebhookAck(**ack)
+
+
+@router.get("/v1/payouts", response_model=PayoutPage, responses=problem_responses(401, 403, 422))
+async def list_payouts(
+    user: HostUser, settings: SettingsDep, limit: Limit = 20, cursor: CursorParam = None
+) -> PayoutPage:
+    secret = settings.cursor_secret.get_secret_value()
+    after = decode_after(secret, cursor)
+    rows, totals = await service.payouts_page(str(user.id), limit, after)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_after(secret, last.created_at, last.id)
+    return PayoutPage(
+        items=[
+            PayoutOut(
+                id=str(p.id),
+                booking_id=p.booking_id,
+                amount=p.amount,
+                status=p.status,
+                created_at=p.created_at,
+                paid_at=p.paid_at,
+            )
+            for p in rows
+        ],
+        totals=[PayoutTotals(**t) for t in totals],
+        next_cursor=next_cursor,
+    )

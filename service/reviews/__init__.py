@@ -1,0 +1,1 @@
+"""Reviews of completed bookings and the listing review summary."""

@@ -1,0 +1,3 @@
+from tests.bookings.support import clock, settings
+
+__all__ = ["clock", "settings"]
