@@ -86,8 +86,8 @@ MAPPINGS: dict[str, Any] = {
         F.RATING: {
             "properties": {
                 "count": {"type": "integer"},
-                "average": {"type": "float"},
-                "bayesian_average": {"type": "float"},
+                "average": {"type": "double"},
+                "bayesian_average": {"type": "double"},
                 "histogram": {"type": "object", "enabled": False},
             }
         },
