@@ -17,7 +17,9 @@ import re
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
+import orjson
 import redis.exceptions
 from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
@@ -146,7 +148,11 @@ class HardeningMiddleware:
                 await problem_response(early, Request(scope))(scope, receive, send_wrapper)
                 return
             user_id = early
-            await self.app(scope, self._capped(scope, receive), send_wrapper)
+            inspected = await self._inspect_input(scope, receive)
+            if isinstance(inspected, ProblemError):
+                await problem_response(inspected, Request(scope))(scope, receive, send_wrapper)
+                return
+            await self.app(scope, inspected, send_wrapper)
         except Exception:
             status_holder["status"] = 500
             raise
@@ -231,6 +237,59 @@ class HardeningMiddleware:
             return ProblemError(413, f"request body exceeds {self.settings.max_body_bytes} bytes")
         return None
 
+    async def _inspect_input(self, scope: Scope, receive: Receive) -> Receive | ProblemError:
+        """Reject Mongo operators in query strings and JSON bodies; cap the body size.
+
+        Typed models already refuse most of it; this is the catch-all so that no `{"$gt": ""}`
+        ever reaches a handler through a loosely typed field. JSON bodies (small, capped) are
+        read here and replayed to the app; any other body is capped as it streams.
+        """
+        problem = operator_in_query(scope.get("query_string", b""))
+        if problem is not None:
+            return problem
+        if scope["method"] in _SAFE_METHODS or scope["path"].startswith("/v1/payments/webhook"):
+            return self._capped(scope, receive)
+        content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if not (content_type == "application/json" or content_type.endswith("+json")):
+            return self._capped(scope, receive)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.settings.max_body_bytes:
+                return ProblemError(
+                    413, f"request body exceeds {self.settings.max_body_bytes} bytes"
+                )
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        try:
+            parsed = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError:
+            parsed = None  # FastAPI answers malformed JSON with its own 422
+        loc = _operator_key(parsed, [])
+        if loc is not None:
+            return ProblemError(
+                422,
+                f"{'.'.join(map(str, loc))}: keys starting with '$' are not accepted",
+                errors=[{"loc": ["body", *loc], "msg": "keys starting with '$' are not accepted"}],
+            )
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
     def _capped(self, scope: Scope, receive: Receive) -> Receive:
         limit = self.settings.max_body_bytes
         seen = 0
@@ -245,6 +304,49 @@ class HardeningMiddleware:
             return message
 
         return wrapped
+
+
+_OPERATOR_VALUE = re.compile(r"^\s*\$[A-Za-z]+\s*$")
+
+
+def _operator_key(value: Any, path: list[str | int], depth: int = 0) -> list[str | int] | None:
+    """The location of the first object key that starts with `$` (a Mongo operator), if any."""
+    if depth > 64:
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and key.startswith("$"):
+                return [*path, key]
+            found = _operator_key(item, [*path, key], depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _operator_key(item, [*path, i], depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def operator_in_query(raw: bytes) -> ProblemError | None:
+    """`status[$ne]=x`, `q=$where` or `q={"$gt": ""}` in a query string is an injection attempt."""
+    if b"$" not in raw and b"%24" not in raw.lower():
+        return None
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        bad = "$" in key or bool(_OPERATOR_VALUE.match(value))
+        if not bad and value.lstrip().startswith("{"):
+            try:
+                bad = _operator_key(orjson.loads(value), []) is not None
+            except orjson.JSONDecodeError:
+                bad = False
+        if bad:
+            name = key.split("[")[0]
+            return ProblemError(
+                422,
+                f"{name}: Mongo operators are not accepted",
+                errors=[{"loc": ["query", name], "msg": "Mongo operators are not accepted"}],
+            )
+    return None
 
 
 def _client_ip(scope: Scope) -> str:

@@ -17,7 +17,9 @@ from service.app import create_app
 from tests.conftest import make_settings
 from tests.services import RedisServer
 
-AppFactory = Callable[..., contextlib.AbstractAsyncContextManager[tuple[FastAPI, httpx.AsyncClient]]]
+AppFactory = Callable[
+    ..., contextlib.AbstractAsyncContextManager[tuple[FastAPI, httpx.AsyncClient]]
+]
 
 
 @contextlib.asynccontextmanager
@@ -25,9 +27,11 @@ async def running_app(
     redis_url: str, es_url: str | None, client_ip: str = "127.0.0.1", **overrides: Any
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     application = create_app(make_settings(redis_url, es_url, **overrides))
-    async with LifespanManager(application, startup_timeout=60, shutdown_timeout=60):
-        async with client_for(application, client_ip) as c:
-            yield application, c
+    async with (
+        LifespanManager(application, startup_timeout=60, shutdown_timeout=60),
+        client_for(application, client_ip) as c,
+    ):
+        yield application, c
 
 
 @pytest.fixture
