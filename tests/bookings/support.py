@@ -7,6 +7,7 @@ and without the background sweeper (tests call `sweep` themselves, deterministic
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,11 +25,21 @@ from tests.conftest import Account, listing_body, make_settings
 from tests.services import RedisServer
 
 
+def pooled(url: str) -> str:
+    """redis-py 8's asyncio pool defaults to 100 connections and then *raises*
+    (MaxConnectionsError, surfacing as 503) instead of waiting; 200 concurrent requests need more.
+    service/core/redis.py does not size the pool, so the URL does (a documented redis-py option)."""
+    return f"{url}?max_connections=1000"
+
+
+_pooled = pooled
+
+
 @pytest.fixture
 def settings(redis_server: RedisServer) -> Settings:
     redis.Redis.from_url(redis_server.url).flushall()
     return make_settings(
-        redis_server.url, None, rate_limit_enabled=False, run_booking_sweeper=False
+        _pooled(redis_server.url), None, rate_limit_enabled=False, run_booking_sweeper=False
     )
 
 
@@ -145,7 +156,7 @@ async def assert_availability_matches_bookings(listing_id: str) -> None:
         assert av.stock_left is not None and av.stock_left >= 0
     if listing.unit.value == "night":
         periods = sorted((h.start, h.end) for h in av.holds)
-        for (_, e1), (s2, _) in zip(periods, periods[1:], strict=False):
+        for (_, e1), (s2, _) in itertools.pairwise(periods):
             assert e1 is not None and s2 is not None and e1 <= s2, "overlapping night holds"
 
 

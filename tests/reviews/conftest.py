@@ -5,6 +5,7 @@ import redis
 
 from service.core.config import Settings
 from tests.bookings.support import clock
+from tests.bookings.support import pooled as _pooled
 from tests.conftest import make_settings
 from tests.services import RedisServer
 
@@ -17,5 +18,5 @@ def settings(request: pytest.FixtureRequest, redis_server: RedisServer) -> Setti
     redis.Redis.from_url(redis_server.url).flushall()
     es_url = request.getfixturevalue("es_url") if "es_url" in request.fixturenames else None
     return make_settings(
-        redis_server.url, es_url, rate_limit_enabled=False, run_booking_sweeper=False
+        _pooled(redis_server.url), es_url, rate_limit_enabled=False, run_booking_sweeper=False
     )
