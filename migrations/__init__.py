@@ -1,8 +1,8 @@
 """Ordered, reversible migrations with their applied state in Mongo (`marketplace migrate`)."""
 
-from migrations.base import Migration, MigrationContext
+from migrations.base import Migration, MigrationContext, MigrationError
 from migrations.registry import MIGRATIONS
-from migrations.runner import MigrationError, MigrationState, down, status, up
+from migrations.runner import MigrationState, down, status, up
 
 __all__ = [
     "MIGRATIONS",

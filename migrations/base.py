@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class MigrationError(RuntimeError):
+    """A migration cannot run as asked (unknown name, missing service, unknown state)."""
+
+
 @dataclass
 class MigrationContext:
     """Everything a migration may touch. `es` is None when no Elasticsearch is configured."""

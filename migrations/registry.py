@@ -5,6 +5,7 @@ from __future__ import annotations
 from documents import ALL_DOCUMENTS, AppliedMigration
 from migrations.base import Migration
 from migrations.indexes import CreateIndexes
+from migrations.search_index import SearchIndex
 
 
 def _registry() -> list[Migration]:
@@ -16,6 +17,7 @@ def _registry() -> list[Migration]:
             [d for d in ALL_DOCUMENTS if d is not AppliedMigration],
             description="create every collection's indexes from the documents' Settings",
         ),
+        SearchIndex("0002_search_index"),
     ]
     names = [m.name for m in migrations]
     if names != sorted(names) or len(set(names)) != len(names):

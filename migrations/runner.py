@@ -23,14 +23,10 @@ from pymongo.errors import DuplicateKeyError
 
 from documents import AppliedMigration
 from documents.values import as_utc, utcnow
-from migrations.base import Migration, MigrationContext
+from migrations.base import Migration, MigrationContext, MigrationError
 from migrations.registry import MIGRATIONS
 
 STATE = AppliedMigration.Settings.name
-
-
-class MigrationError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+import elasticsearch
 import pytest
 from typer.testing import CliRunner
 
 from documents import ALL_DOCUMENTS
+from indexers.admin import alias_targets
 from migrations import MIGRATIONS, Migration, MigrationContext, MigrationError, down, status, up
 from migrations.cli import render_status
 from migrations.indexes import collection_name, declared_indexes, index_name
 from migrations.runner import STATE
 
 
-async def snapshot(ctx: MigrationContext) -> dict[str, dict[str, Any]]:
-    """index_information of every collection the documents declare, plus the state collection."""
+async def snapshot(ctx: MigrationContext) -> dict[str, Any]:
+    """index_information of every collection the documents declare, plus the state collection,
+    plus the search alias's mapping (its concrete index name carries a timestamp)."""
     names = sorted({collection_name(d) for d in ALL_DOCUMENTS} | {STATE})
-    return {name: await ctx.db[name].index_information() for name in names}
+    snap: dict[str, Any] = {name: await ctx.db[name].index_information() for name in names}
+    targets = await alias_targets(ctx.es, ctx.index_prefix)
+    snap["es:alias_targets"] = len(targets)
+    if targets:
+        snap["es:mapping"] = (await ctx.es.indices.get_mapping(index=targets[0])).body[targets[0]][
+            "mappings"
+        ]
+    return snap
 
 
 def declared() -> dict[str, set[str]]:
@@ -49,10 +60,12 @@ async def test_up_down_up_leaves_the_same_indexes(ctx: MigrationContext) -> None
     assert await down(ctx, steps=len(MIGRATIONS)) == [m.name for m in reversed(MIGRATIONS)]
     after_down = await snapshot(ctx)
     for coll, names in declared().items():
-        if coll != STATE:
+        if coll != STATE:  # the runner keeps its own state index
             assert not names & set(after_down[coll]), coll
             assert set(after_down[coll]) <= {"_id_"}
-    assert all(v == {} for k, v in empty.items() if k != STATE)
+    assert all(v == {} for k, v in empty.items() if k not in (STATE, "es:alias_targets"))
+    assert empty["es:alias_targets"] == after_down["es:alias_targets"] == 0
+    assert first["es:alias_targets"] == 1
     assert await ctx.db[STATE].count_documents({}) == 0
 
     assert await up(ctx) == [m.name for m in MIGRATIONS]
@@ -119,20 +132,42 @@ async def test_up_to_an_unknown_name_is_refused(ctx: MigrationContext) -> None:
     assert await ctx.db[STATE].count_documents({}) == 0
 
 
-def test_cli_status_on_the_embedded_store(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_on_the_embedded_store(monkeypatch: pytest.MonkeyPatch, es_url: str) -> None:
     from service.cli import app
     from service.core.config import get_settings
 
     for var in ("MONGODB_URL", "ELASTICSEARCH_URL"):
         monkeypatch.delenv(var, raising=False)
+    prefix = f"t{uuid.uuid4().hex[:10]}-"
+    runner = CliRunner()
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(app, ["migrate", "status"], env={"COLUMNS": "200"})
+        result = runner.invoke(app, ["migrate", "status"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, result.output
         assert "embedded" in result.output
-        assert "0001_collection_indexes" in result.output and "pending" in result.output
-        result = CliRunner().invoke(app, ["migrate", "up"], env={"COLUMNS": "200"})
+        assert "0001_collection_indexes" in result.output and "2 pending" in result.output
+
+        # Without Elasticsearch the Mongo step applies and the search step says what it needs.
+        result = runner.invoke(app, ["migrate", "up"], env={"COLUMNS": "200"})
+        assert result.exit_code == 1, result.output
+        assert "ELASTICSEARCH_URL" in result.output
+
+        get_settings.cache_clear()
+        env = {
+            "COLUMNS": "200",
+            "ELASTICSEARCH_URL": es_url,
+            "ELASTICSEARCH_INDEX_PREFIX": prefix,
+        }
+        result = runner.invoke(app, ["migrate", "up"], env=env)
         assert result.exit_code == 0, result.output
         assert "applied 0001_collection_indexes" in result.output
+        assert "applied 0002_search_index" in result.output
+        result = runner.invoke(app, ["migrate", "down", "--steps", "2"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "nothing to revert" in result.output  # each command gets a fresh embedded store
     finally:
         get_settings.cache_clear()
+        es = elasticsearch.Elasticsearch(es_url)
+        for name in es.indices.get(index=f"{prefix}*", allow_no_indices=True).body:
+            es.indices.delete(index=name)
+        es.close()
