@@ -75,6 +75,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             listings=settings.seed_demo_listings,
             users=max(20, settings.seed_demo_listings // 10),
             seed=42,
+            settings=settings,
         )
         log.info("embedded store seeded: %s", report)
     await start_search(state, settings)  # alias exists; embedded polling indexer
