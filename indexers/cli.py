@@ -127,9 +127,10 @@ def verify_cmd(
             drift = await verify(es, prefix)
             _print_drift(drift)
             if drift.count and repair:
-                stats = await do_repair(es, settings, drift)
-                await es.indices.refresh(index=f"{prefix}listings")
-                console.print(f"repaired: {stats}")
+                report = await do_repair(es, settings, drift)
+                console.print(f"repaired: {report.written}")
+                if report.rebuilt is not None:
+                    console.print(f"index was ahead of Mongo: rebuilt into {report.rebuilt.index}")
                 drift = await verify(es, prefix)
                 _print_drift(drift)
             return 1 if drift.count else 0

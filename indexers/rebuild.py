@@ -12,7 +12,7 @@ from typing import Any
 
 from bson import ObjectId
 from elasticsearch import AsyncElasticsearch, NotFoundError
-from elasticsearch.helpers import async_bulk, async_scan, async_streaming_bulk
+from elasticsearch.helpers import async_scan, async_streaming_bulk
 
 from documents import DeadLetter, Listing, ListingStatus
 from documents.values import as_utc, utcnow
@@ -209,6 +209,7 @@ async def verify(es: AsyncElasticsearch, prefix: str) -> Drift:
     cursor = Listing.get_motor_collection().find(SEARCHABLE, {"version": 1})
     async for raw in cursor:
         expected[str(raw["_id"])] = int(raw.get("version", 1))
+    await es.indices.refresh(index=alias_name(prefix))  # compare what searches would see
     actual = await indexed_versions(es, alias_name(prefix))
     drift = Drift(checked=len(expected), indexed=len(actual))
     drift.missing = sorted(set(expected) - set(actual))
@@ -221,22 +222,23 @@ async def verify(es: AsyncElasticsearch, prefix: str) -> Drift:
     return drift
 
 
-async def repair(es: AsyncElasticsearch, settings: Any, drift: Drift) -> WriteStats:
+@dataclass
+class RepairReport:
+    written: WriteStats
+    rebuilt: RebuildReport | None = None  # when the index was ahead of Mongo
+
+
+async def repair(es: AsyncElasticsearch, settings: Any, drift: Drift) -> RepairReport:
     """Make the drifted ids agree with Mongo again.
 
-    Where the index is ahead of Mongo (a doc that should not exist, or a version Mongo never
-    reached) a versioned write would be refused, so those are first deleted unversioned.
+    Missing, extra and behind-Mongo documents are re-written from Mongo with versioned writes.
+    An index *ahead* of Mongo (Mongo restored from a backup, or writes made outside the
+    indexer) cannot be fixed that way: external versions only move forward and deletes leave
+    versioned tombstones. Then the only honest repair is a rebuild into a fresh index.
     """
     cfg = IndexerConfig.of(settings)
     alias = alias_name(cfg.prefix)
-    force = [*drift.extra, *(lid for lid, (m, e) in drift.stale.items() if e > m)]
-    if force:
-        await async_bulk(
-            es,
-            ({"_op_type": "delete", "_index": alias, "_id": lid} for lid in force),
-            raise_on_error=False,
-            refresh="wait_for",
-        )
+    ahead = [lid for lid, (m, e) in drift.stale.items() if e > m]
     ids = drift.ids
     found: dict[str, IndexOp] = {}
     oids = [ObjectId(i) for i in ids if ObjectId.is_valid(i)]
@@ -245,7 +247,11 @@ async def repair(es: AsyncElasticsearch, settings: Any, drift: Drift) -> WriteSt
         found[op.listing_id] = op
     ops = [found.get(lid) or hard_delete_op(lid) for lid in ids]
     writer = BulkWriter(es, alias, prefix=cfg.prefix, max_retries=cfg.max_retries)
-    return await writer.write(ops)
+    stats = await writer.write(ops)
+    if ahead or stats.stale:
+        log.warning("index ahead of Mongo for %d listings: rebuilding", len(ahead) + stats.stale)
+        return RepairReport(stats, await rebuild(es, settings))
+    return RepairReport(stats)
 
 
 async def status(es: AsyncElasticsearch, prefix: str) -> dict[str, Any]:

@@ -50,8 +50,7 @@ def make_listing(
         unit=unit,
         capacity=capacity,
         stock=stock,
-        availability=availability
-        or Availability(stock_left=stock if unit == Unit.item else None),
+        availability=availability or Availability(stock_left=stock if unit == Unit.item else None),
         review_summary=ReviewSummary(count=count, sum=total),
         status=status,
         created_at=now,
