@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.core.config import Settings
@@ -69,16 +69,38 @@ def route_class(method: str, path: str) -> RouteClass:
     return RouteClass.read
 
 
+class RouteTable:
+    """Path templates of the app, for bounded metric labels. Built once from the OpenAPI
+    paths (plus schema-less routes) with Starlette's own path compiler."""
+
+    def __init__(self, app: FastAPI) -> None:
+        try:
+            paths = set(app.openapi().get("paths", {}))
+        except Exception:  # a broken schema must not break every request's metrics
+            log.exception("route table: could not build the OpenAPI schema")
+            paths = set()
+        paths |= {p for r in app.router.routes if isinstance(p := getattr(r, "path", None), str)}
+        # Literal segments win over parameters (`/v1/me/export` before `/v1/me/{x}`).
+        ordered = sorted(paths, key=lambda p: (p.count("{"), -len(p)))
+        self.patterns = [(compile_path(p)[0], p) for p in ordered]
+
+    def match(self, path: str) -> str:
+        for regex, template in self.patterns:
+            if regex.match(path):
+                return template
+        return "unmatched"
+
+
 def route_template(app: FastAPI, scope: Scope) -> str:
-    """The matched route's path template (bounded metric label); `unmatched` otherwise."""
-    partial = None
-    for route in app.router.routes:
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return getattr(route, "path", "unmatched")
-        if match is Match.PARTIAL and partial is None:
-            partial = getattr(route, "path", None)
-    return partial or "unmatched"
+    """The matched route's path template; `unmatched` for paths no route serves."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str):
+        return template
+    table = getattr(app.state, "_route_table", None)
+    if table is None:
+        table = app.state._route_table = RouteTable(app)
+    return table.match(scope["path"])
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -125,7 +147,6 @@ class HardeningMiddleware:
         app: FastAPI = scope["app"]
         method: str = scope["method"]
         path: str = scope["path"]
-        template = route_template(app, scope)
         incoming = _header(scope, b"x-request-id")
         request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
@@ -158,6 +179,7 @@ class HardeningMiddleware:
             raise
         finally:
             status = status_holder["status"]
+            template = route_template(app, scope)
             elapsed = time.perf_counter() - started
             label = str(status)
             HTTP_REQUESTS.labels(method, template, label).inc()
