@@ -35,7 +35,10 @@ async def revenue_report(
 ) -> RevenueReport:
     """GMV, refunds, commission and guest fees per month or per category and currency."""
     end = _instant(to) if to is not None else utcnow()
-    start = _instant(frm) if frm is not None else end - timedelta(days=365)
+    try:
+        start = _instant(frm) if frm is not None else end - timedelta(days=365)
+    except OverflowError:
+        raise invalid(["query", "to"], "date out of range") from None
     if end <= start:
         raise invalid(["query", "to"], "must be after from")
     return await revenue(start, end, group_by)

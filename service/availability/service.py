@@ -103,7 +103,11 @@ def view(
 async def get_availability(
     listing_id: ObjectId, user: User | None, frm: date | datetime | None, to: date | datetime | None
 ) -> AvailabilityOut:
-    return view(await listings.get_visible(listing_id, user), frm, to)
+    listing = await listings.get_visible(listing_id, user)
+    try:
+        return view(listing, frm, to)
+    except OverflowError:  # e.g. from=9999-12-31: the default window runs off the calendar
+        raise invalid(["query", "from"], "date out of range") from None
 
 
 def _normalise_blocks(unit: Unit, blocks: list[BlockIn]) -> list[Period]:
