@@ -1,0 +1,121 @@
+"""The right answers, computed in plain Python from the seeded listings (not via the index)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from documents import Listing, Unit
+
+R_KM = 6371.0087714
+
+
+def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * R_KM * math.asin(math.sqrt(a))
+
+
+def _utc(d: datetime) -> datetime:
+    return d.replace(tzinfo=UTC) if d.tzinfo is None else d
+
+
+def taken(listing: Listing) -> list[tuple[datetime, datetime]]:
+    av = listing.availability
+    periods = [(_utc(b.start), _utc(b.end)) for b in av.blocks]
+    if listing.unit == Unit.night:
+        periods += [(_utc(h.start), _utc(h.end)) for h in av.holds if h.start and h.end]
+    if listing.unit == Unit.hour:
+        for key, seats in av.hour_seats.items():
+            if seats >= listing.capacity:
+                s = datetime.strptime(key, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+                periods.append((s, s + timedelta(hours=1)))
+    return periods
+
+
+def free(listing: Listing, start: datetime, end: datetime) -> bool:
+    return not any(s < end and start < e for s, e in taken(listing))
+
+
+def searchable(listing: Listing) -> bool:
+    if listing.status != "published" or listing.deleted_at is not None:
+        return False
+    return listing.unit != Unit.item or (listing.availability.stock_left or 0) > 0
+
+
+def matches(listing: Listing, p: dict[str, Any], skip: str | None = None) -> bool:
+    """Every filter in `p` except the facet named `skip` (multi-select counts)."""
+    if not searchable(listing):
+        return False
+    cats = p.get("category")
+    if cats and skip != "category" and listing.category not in cats:
+        return False
+    ams = p.get("amenities")
+    if ams and skip != "amenities" and not set(ams) <= set(listing.amenities):
+        return False
+    cities = p.get("city")
+    if cities and skip != "city" and listing.address.city not in cities:
+        return False
+    if skip != "price":
+        if "price_min" in p and listing.price.amount < p["price_min"]:
+            return False
+        if "price_max" in p and listing.price.amount > p["price_max"]:
+            return False
+    if "rating_min" in p and skip != "rating":
+        avg = listing.review_summary.average
+        if avg is None or avg < p["rating_min"]:
+            return False
+    if "guests" in p and listing.capacity < p["guests"]:
+        return False
+    if "radius_km" in p:
+        d = haversine(p["lat"], p["lon"], listing.location.lat, listing.location.lon)
+        if d > p["radius_km"]:
+            return False
+    if "bbox" in p:
+        min_lon, min_lat, max_lon, max_lat = p["bbox"]
+        if not (
+            min_lon <= listing.location.lon <= max_lon
+            and min_lat <= listing.location.lat <= max_lat
+        ):
+            return False
+    if "check_in" in p:
+        ci, co = date.fromisoformat(p["check_in"]), date.fromisoformat(p["check_out"])
+        start = datetime(ci.year, ci.month, ci.day, tzinfo=UTC)
+        end = datetime(co.year, co.month, co.day, tzinfo=UTC)
+        if not free(listing, start, end):
+            return False
+    if "start" in p:
+        start = datetime.fromisoformat(p["start"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(p["end"].replace("Z", "+00:00"))
+        if not free(listing, start, end):
+            return False
+    return True
+
+
+def sort_key(p: dict[str, Any]) -> Any:
+    sort = p.get("sort", "relevance")
+    if sort == "price_asc":
+        return lambda x: (x.price.amount, str(x.id))
+    if sort == "price_desc":
+        return lambda x: (-x.price.amount, str(x.id))
+    if sort == "distance":
+        return lambda x: (haversine(p["lat"], p["lon"], x.location.lat, x.location.lon), str(x.id))
+    if sort == "rating":
+        return lambda x: (-x.review_summary.bayesian(), -x.review_summary.count, str(x.id))
+    # newest, and relevance without keywords (every score is equal)
+    return lambda x: (-x.created_at.timestamp(), str(x.id))
+
+
+def expected(listings: list[Listing], p: dict[str, Any]) -> list[Listing]:
+    return sorted((x for x in listings if matches(x, p)), key=sort_key(p))
+
+
+def as_query(p: dict[str, Any]) -> dict[str, Any]:
+    q = dict(p)
+    if "bbox" in q:
+        q["bbox"] = ",".join(str(v) for v in q["bbox"])
+    return q
