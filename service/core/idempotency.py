@@ -5,7 +5,8 @@ any work, so a concurrent duplicate finds it and gets 409 while the first is sti
 When the first finishes, its response is stored on the record and every replay returns it
 verbatim (with `Idempotent-Replayed: true`). The same key with a different body is a 422.
 Client errors (4xx) are stored too: a replay of a request that lost a race must say so again.
-Server errors (5xx, unexpected exceptions) delete the record so the client can retry the key.
+Server errors (5xx, unexpected exceptions) delete the record so the client can retry the key;
+a record left in flight by a crashed process is taken over by a retry after ABANDONED_AFTER.
 Records expire with a TTL index (documents.operations.IDEMPOTENCY_TTL_S).
 """
 
@@ -13,15 +14,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from documents import IdempotencyRecord
+from documents.values import utcnow
 from service.core.errors import ProblemError, problem_response
 
 IdempotencyKey = Annotated[
@@ -35,6 +39,8 @@ IdempotencyKey = Annotated[
 ]
 
 REPLAY_HEADER = "Idempotent-Replayed"
+# A request still "in flight" after this long has died; a retry may take its key over.
+ABANDONED_AFTER = timedelta(seconds=60)
 
 Result = tuple[int, BaseModel | dict[str, Any]]
 
@@ -68,7 +74,10 @@ async def idempotent(
     try:
         await record.insert()
     except DuplicateKeyError:
-        return await _replay(scope, key, digest)
+        taken = await _take_over_abandoned(scope, key, digest)
+        if taken is None:
+            return await _replay(scope, key, digest)
+        record = taken
 
     try:
         status, result = await handler()
@@ -94,6 +103,25 @@ async def _store(
         {"_id": record.id},
         {"$set": {"status_code": status, "body": body, "headers": headers}},
     )
+
+
+async def _take_over_abandoned(scope: str, key: str, digest: str) -> IdempotencyRecord | None:
+    """An in-flight record older than ABANDONED_AFTER belongs to a request that died (a crash
+    after the insert); the same request may take it over instead of being told 409 until the
+    TTL expires. Atomic, so only one retry wins the takeover."""
+    now = utcnow()
+    raw = await IdempotencyRecord.get_motor_collection().find_one_and_update(
+        {
+            "scope": scope,
+            "key": key,
+            "request_hash": digest,
+            "status_code": None,
+            "created_at": {"$lt": now - ABANDONED_AFTER},
+        },
+        {"$set": {"created_at": now}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return None if raw is None else IdempotencyRecord.model_validate(raw)
 
 
 async def _replay(scope: str, key: str, digest: str) -> JSONResponse:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
 
 from documents import Booking, IdempotencyRecord, Payment
+from documents.values import utcnow
+from service.core.idempotency import request_hash
 from tests.bookings.support import book_nights, future_day, iso, listing_doc, publish
 from tests.conftest import Account, MakeUser
 
@@ -108,3 +111,26 @@ async def test_cancel_and_payment_replays(
     # Without the key a second cancel is an illegal transition.
     c3 = await client.post(f"/v1/bookings/{bid}/cancel", headers=guest.headers)
     assert c3.status_code == 409
+
+
+async def test_abandoned_in_flight_key_is_taken_over(
+    client: httpx.AsyncClient, host: Account, guest: Account
+) -> None:
+    """A crash after the record was inserted leaves it in flight; a retry soon after is told
+    409, a retry after ABANDONED_AFTER runs the request."""
+    listing = await publish(client, host)
+    body = _body(listing["id"])
+    scope = f"{guest.id}:POST /v1/bookings"
+    digest = request_hash("POST", "/v1/bookings", body)
+    record = IdempotencyRecord(key="k-crashed", scope=scope, request_hash=digest)
+    await record.insert()
+    headers = {**guest.headers, "Idempotency-Key": "k-crashed"}
+    r = await client.post("/v1/bookings", json=body, headers=headers)
+    assert r.status_code == 409 and "in progress" in r.json()["detail"]
+    await IdempotencyRecord.get_motor_collection().update_one(
+        {"_id": record.id}, {"$set": {"created_at": utcnow() - timedelta(minutes=2)}}
+    )
+    r = await client.post("/v1/bookings", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    replay = await client.post("/v1/bookings", json=body, headers=headers)
+    assert replay.json() == r.json() and replay.headers["Idempotent-Replayed"] == "true"
