@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import time
+import uuid
 from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from beanie import init_beanie
 from bson import BSON
 from mongomock import helpers
+from motor.motor_asyncio import AsyncIOMotorClient
 from typer.testing import CliRunner
 
-from documents import Booking, Listing, Review, Unit, User
+from documents import ALL_DOCUMENTS, Booking, Listing, Review, Unit, User
 from documents.values import CURRENCY_EXPONENT, as_utc, midnight
 from service.seeding import DEMO_PASSWORD, Generator, SeedError, seed_database
 from service.seeding.catalog import CATEGORIES
@@ -229,3 +233,23 @@ def test_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 0, result.output
     assert "listings: 300" in result.output and "anchor: 2026-06-01" in result.output
     assert "host1@example.com" in result.output and DEMO_PASSWORD in result.output
+
+
+@pytest.mark.realmongo
+async def test_real_mongodb_stores_the_same_documents(seeder: Seeder) -> None:
+    """The insert_many path (real MongoDB) and the embedded fast path store identical data."""
+    url = os.environ.get("MONGODB_URL")
+    if not url:
+        pytest.skip("needs MONGODB_URL pointing at a real MongoDB")
+    embedded, _ = await seeder(listings=400, users=40)
+    expected = await dump(embedded)
+    client = AsyncIOMotorClient(url, tz_aware=True, serverSelectionTimeoutMS=3000)
+    name = f"seeding_{uuid.uuid4().hex[:10]}"
+    try:
+        db = client[name]
+        await init_beanie(database=db, document_models=ALL_DOCUMENTS)
+        await seed_database(listings=400, users=40, anchor=ANCHOR, settings=CHEAP)
+        assert await dump(db) == expected
+    finally:
+        await client.drop_database(name)
+        client.close()
