@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from documents import LedgerEntry, Payment, PaymentStatus, Payout, PayoutStatus
+from bson import ObjectId
+
+from documents import BookingStatus, LedgerEntry, Payment, PaymentStatus, Payout, PayoutStatus
+from service.bookings import access
+from service.bookings.pricing import money_split
 from service.payments import ledger
 from service.payments.provider import IntentStatus, PaymentProvider
-from service.payments.service import CAPTURED
+from service.payments.service import CAPTURED, PAYABLE, SETTLED
 
 _PROVIDER_STATE = {
     IntentStatus.requires_payment: {PaymentStatus.requires_payment},
@@ -42,6 +46,8 @@ async def reconcile(provider: PaymentProvider) -> list[str]:
             problems.append(
                 f"payment {pid} records {payment.refunded_amount} refunded, ledger {refunded}"
             )
+        if payment.status in CAPTURED:
+            problems += await _booking_money(payment, refunded)
         intent = await provider.get_intent(payment.provider_intent_id)
         if intent is None:
             problems.append(f"payment {pid}: provider has no intent {payment.provider_intent_id}")
@@ -70,4 +76,29 @@ async def reconcile(provider: PaymentProvider) -> list[str]:
             )
         if payout.status == PayoutStatus.pending and sent:
             problems.append(f"payout {payout.id} is pending but the ledger already sent {sent}")
+    return problems
+
+
+async def _booking_money(payment: Payment, refunded: int) -> list[str]:
+    """A captured payment of a booking in a final state must be refunded/settled per its split
+    (catches a crash between a booking's final transition and its money follow-up)."""
+    booking = await access.load(ObjectId(payment.booking_id))
+    pid = str(payment.id)
+    if booking is None:
+        return [f"payment {pid}: booking {payment.booking_id} does not exist"]
+    if booking.status in PAYABLE or booking.status == BookingStatus.pending:
+        return []
+    split = money_split(booking.status, booking.price, booking.refund_percent)
+    problems: list[str] = []
+    if refunded != split.refund:
+        problems.append(
+            f"payment {pid}: booking is {booking.status.value}, expected refund {split.refund}, "
+            f"ledger refunded {refunded}"
+        )
+    if booking.status in SETTLED and split.kept:
+        posted = await LedgerEntry.get_motor_collection().count_documents(
+            {"txn_id": f"settle:{booking.id}"}
+        )
+        if not posted:
+            problems.append(f"booking {booking.id} is {booking.status.value} but not settled")
     return problems

@@ -11,10 +11,11 @@ from datetime import timedelta
 import httpx
 import orjson
 import pytest
+from bson import ObjectId
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from documents import EntryKind, LedgerEntry, Payment, Payout
+from documents import Booking, EntryKind, LedgerEntry, Payment, Payout
 from service.bookings.pricing import split
 from service.cli import app as cli_app
 from service.payments import cli as payments_cli
@@ -265,6 +266,16 @@ async def test_reconcile_catches_discrepancies(
     assert any("unbalanced transaction injected" in p for p in problems)
     await LedgerEntry.get_motor_collection().delete_many({"txn_id": "injected"})
     assert await reconcile(provider) == []
+
+    # A completed booking whose settlement never got posted (crash after the transition).
+    await Booking.get_motor_collection().update_one(
+        {"_id": ObjectId(booking["id"])}, {"$set": {"status": "completed"}}
+    )
+    problems = await reconcile(provider)
+    assert problems == [f"booking {booking['id']} is completed but not settled"]
+    await Booking.get_motor_collection().update_one(
+        {"_id": ObjectId(booking["id"])}, {"$set": {"status": "accepted"}}
+    )
 
     # A captured payment whose capture entries are missing, and provider-vs-ledger mismatch.
     await LedgerEntry.get_motor_collection().delete_many({"kind": "capture"})
