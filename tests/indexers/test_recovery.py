@@ -131,7 +131,7 @@ async def test_rebuild_under_concurrent_writes_and_searches_swaps_without_drift(
     prefix = settings.elasticsearch_index_prefix
     rng = random.Random(11)
     listings = await insert(
-        *(make_listing(title=f"home {i}", price=1000 + 37 * i) for i in range(400))
+        *(make_listing(title=f"home {i}", price=1000 + 37 * i) for i in range(200))
     )
     live = Indexer.polling(es, settings)
     await live.drain()
@@ -145,12 +145,12 @@ async def test_rebuild_under_concurrent_writes_and_searches_swaps_without_drift(
             r = await client.get("/v1/search/listings", params={"q": "home", "limit": 5})
             searches.append(r.status_code)
             assert r.status_code == 200, r.text
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.02)
 
     async def write_loop() -> None:
         while not stop.is_set():
-            await _churn(listings, 5, rng)
-            await asyncio.sleep(0.005)
+            await _churn(listings, 3, rng)
+            await asyncio.sleep(0.02)
 
     tasks = [asyncio.create_task(search_loop()), asyncio.create_task(write_loop())]
     progress: list[tuple[int, int]] = []

@@ -1,0 +1,144 @@
+"""Change-stream source. Event mapping runs everywhere; the stream itself needs a real replica
+set (mongomock has no watch()): those tests are marked realmongo and need MONGODB_URL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from asgi_lifespan import LifespanManager
+from bson import ObjectId, Timestamp
+from elasticsearch import AsyncElasticsearch
+from fastapi import FastAPI
+
+from documents import IndexerCheckpoint
+from documents.values import utcnow
+from indexers import checkpoints
+from indexers.definition import alias_name
+from indexers.projection import HARD_DELETE_VERSION
+from indexers.runner import build_indexer, choose_source
+from indexers.sources.changestream import HistoryLost, change_of
+from service.app import create_app
+from service.core.config import Settings
+from service.listings.store import apply_write
+from tests.conftest import _drop_test_indices, make_settings
+from tests.indexers.helpers import index_state, insert, make_listing, mongo_state, oid
+
+
+async def test_change_events_map_to_index_ops(app: FastAPI) -> None:
+    listing = make_listing(title="streamed")
+    listing.id = ObjectId()
+    raw = listing.model_dump(by_alias=True)
+    base = {"_id": {"_data": "8200"}, "clusterTime": Timestamp(1_900_000_000, 1)}
+    change = change_of({**base, "operationType": "update", "fullDocument": raw})
+    assert change.op is not None and change.op.doc is not None
+    assert change.op.doc["title"] == "streamed" and change.position == {"_data": "8200"}
+    assert change.observed_at is not None and change.observed_at.year == 2030
+    gone = change_of({**base, "operationType": "update", "fullDocument": None})
+    assert gone.op is None  # looked up after a delete: the delete event follows
+    deleted = change_of({**base, "operationType": "delete", "documentKey": {"_id": listing.id}})
+    assert deleted.op is not None and deleted.op.is_delete
+    assert deleted.op.version == HARD_DELETE_VERSION
+    with pytest.raises(HistoryLost):
+        change_of({**base, "operationType": "invalidate"})
+
+
+async def test_auto_source_is_polling_on_the_embedded_store(
+    app: FastAPI, settings: Settings
+) -> None:
+    assert await choose_source(settings, app.state.mongo_db) == "polling"
+    forced = settings.model_copy(update={"indexer_source": "changestream"})
+    assert await choose_source(forced, app.state.mongo_db) == "changestream"
+
+
+MONGODB_URL = os.environ.get("MONGODB_URL")
+
+
+@pytest.fixture
+async def real_app(redis_server, es_url: str) -> AsyncIterator[FastAPI]:
+    settings = make_settings(
+        redis_server.url,
+        es_url,
+        mongodb_url=MONGODB_URL,
+        mongodb_database=f"t_{uuid.uuid4().hex[:10]}",
+    )
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+        from beanie import init_beanie
+
+        from documents import ALL_DOCUMENTS
+
+        await init_beanie(database=app.state.mongo_db, document_models=ALL_DOCUMENTS)
+        yield app
+        await app.state.mongo_client.drop_database(settings.mongodb_database)
+    await _drop_test_indices(settings)
+
+
+async def _until_in_sync(es: AsyncElasticsearch, prefix: str, timeout_s: float = 20) -> None:
+    for _ in range(int(timeout_s / 0.2)):
+        if await index_state(es, prefix) == await mongo_state():
+            return
+        await asyncio.sleep(0.2)
+    assert await index_state(es, prefix) == await mongo_state()
+
+
+@pytest.mark.realmongo
+@pytest.mark.skipif(not MONGODB_URL, reason="needs MONGODB_URL (a replica set)")
+async def test_change_stream_indexes_checkpoints_and_resumes(real_app: FastAPI) -> None:
+    settings: Settings = real_app.state.settings
+    prefix = settings.elasticsearch_index_prefix
+    es = AsyncElasticsearch(settings.elasticsearch_url)
+    try:
+        assert await choose_source(settings, real_app.state.mongo_db) == "changestream"
+        indexer = await build_indexer(es, settings, real_app.state.mongo_db)
+        task = asyncio.create_task(indexer.run())
+        await asyncio.sleep(0.5)
+        ls = await insert(*(make_listing(title=f"cs {i}") for i in range(20)))
+        await apply_write(oid(ls[0]), {"$set": {"status": "closed"}})
+        await _until_in_sync(es, prefix)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        cp = await checkpoints.load(f"{alias_name(prefix)}:changestream")
+        assert cp is not None and cp.resume_token is not None
+        # Changes while the indexer is down are picked up from the stored token.
+        await apply_write(oid(ls[1]), {"$set": {"price.amount": 777}})
+        await apply_write(oid(ls[2]), {"$set": {"deleted_at": ls[2].created_at}})
+        await ls[3].delete()  # a hard delete: only the change stream sees it
+        again = await build_indexer(es, settings, real_app.state.mongo_db)
+        task = asyncio.create_task(again.run())
+        await _until_in_sync(es, prefix)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        await es.close()
+
+
+@pytest.mark.realmongo
+@pytest.mark.skipif(not MONGODB_URL, reason="needs MONGODB_URL (a replica set)")
+async def test_lost_history_triggers_a_rebuild(real_app: FastAPI) -> None:
+    settings: Settings = real_app.state.settings
+    prefix = settings.elasticsearch_index_prefix
+    es = AsyncElasticsearch(settings.elasticsearch_url)
+    try:
+        await insert(*(make_listing(title=f"h {i}") for i in range(10)))
+        # A token the oplog cannot resume from.
+        await IndexerCheckpoint.get_motor_collection().insert_one(
+            {
+                "name": f"{alias_name(prefix)}:changestream",
+                "resume_token": {"_data": "82" + "0" * 60},
+                "updated_at": utcnow(),
+            }
+        )
+        indexer = await build_indexer(es, settings, real_app.state.mongo_db)
+        task = asyncio.create_task(indexer.run())
+        await _until_in_sync(es, prefix)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        await es.close()
