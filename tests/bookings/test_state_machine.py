@@ -10,11 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from bson import ObjectId
 from fastapi import FastAPI
 
 from documents import Booking, BookingStatus, Unit
 from documents.values import utcnow
+from service.app import create_app
 from service.availability import claims
 from service.bookings.pricing import breakdown
 from service.bookings.service import sweep
@@ -22,10 +24,12 @@ from tests.bookings.support import (
     assert_availability_matches_bookings,
     book_nights,
     listing_doc,
+    pooled,
     provider_of,
     publish,
 )
-from tests.conftest import Account, MakeUser
+from tests.conftest import Account, MakeUser, make_settings
+from tests.services import RedisServer
 
 ACTIONS = ("accept", "decline", "cancel", "complete")
 LEGAL = {("requested", "accept"), ("requested", "decline"), ("accepted", "cancel")}
@@ -265,3 +269,43 @@ async def test_recovery_of_crashed_requests(
     # Released seats are bookable again, up to capacity.
     assert await claims.release(claimed) is False
     await assert_availability_matches_bookings(str(listing.id))
+
+
+async def test_background_sweeper_expires_requests(redis_server: RedisServer) -> None:
+    """The lifespan starts the sweeper: an unanswered request expires and is released."""
+    settings = make_settings(
+        pooled(redis_server.url),
+        None,
+        rate_limit_enabled=False,
+        booking_request_ttl_s=1,
+        booking_sweep_interval_s=0.05,
+    )
+    application = create_app(settings)
+    async with LifespanManager(application, startup_timeout=60, shutdown_timeout=60):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            host = await _register(c, ["host"])
+            guest = await _register(c, ["guest"])
+            listing = await publish(c, host)
+            bid = (await book_nights(c, guest, listing["id"]))["id"]
+            status = "requested"
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                r = await c.get(f"/v1/bookings/{bid}", headers=guest.headers)
+                status = r.json()["status"]
+                if status == "expired":
+                    break
+            assert status == "expired"
+            assert (await listing_doc(listing["id"])).availability.holds == []
+
+
+async def _register(c: httpx.AsyncClient, roles: list[str]) -> Account:
+    email = f"s{ObjectId()}@example.com"
+    creds = {"email": email, "password": "correct horse battery"}
+    r = await c.post("/v1/auth/register", json={**creds, "display_name": "S", "roles": roles})
+    assert r.status_code == 201, r.text
+    token = (await c.post("/v1/auth/login", json=creds)).json()["token"]
+    c.cookies.clear()
+    return Account(
+        id=r.json()["id"], email=email, password=creds["password"], token=token, roles=roles
+    )
