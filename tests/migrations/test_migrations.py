@@ -171,3 +171,26 @@ def test_cli_on_the_embedded_store(monkeypatch: pytest.MonkeyPatch, es_url: str)
         for name in es.indices.get(index=f"{prefix}*", allow_no_indices=True).body:
             es.indices.delete(index=name)
         es.close()
+
+
+async def test_migrations_create_what_the_embedded_boot_creates(ctx: MigrationContext) -> None:
+    """The embedded store gets its indexes from init_beanie at boot, real deployments from
+    `migrate up`: both must end with the same indexes (so nothing declared is missed, e.g.
+    an index Beanie would derive from a field annotation)."""
+    from beanie import init_beanie
+    from mongomock_motor import AsyncMongoMockClient
+
+    booted = AsyncMongoMockClient(tz_aware=True)["booted"]
+    await init_beanie(database=booted, document_models=ALL_DOCUMENTS)
+    await up(ctx)
+
+    def shape(info: dict[str, Any]) -> dict[str, Any]:
+        return {
+            n: ([tuple(k) for k in i["key"]], bool(i.get("unique")), i.get("expireAfterSeconds"))
+            for n, i in info.items()
+        }
+
+    for doc in ALL_DOCUMENTS:
+        name = collection_name(doc)
+        expected = shape(await booted[name].index_information())
+        assert shape(await ctx.db[name].index_information()) == expected, name
