@@ -1,0 +1,243 @@
+"""Search benchmark: prints ONE JSON line.
+
+Seeds N listings (default 100 000, `--listings` for a quick run) from the deterministic demo
+generator straight into Elasticsearch through the indexer's projection, then runs a mixed set
+of searches (keywords, geo circle/box, facets, availability, sorts, second pages) two ways:
+  api_*   GET /v1/search/listings through the whole FastAPI app (httpx ASGI transport:
+          validation, query building, cursor signing, response shaping, middleware)
+  raw_*   the identical Elasticsearch request body sent straight with the async client
+and reports p50/p99 latency (ms) of both and the api/raw ratios. Starts its own Elasticsearch
+node unless ELASTICSEARCH_URL is set.
+Run: python -m bench.search [--listings 5000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+from elasticsearch import AsyncElasticsearch
+from elasticsearch.helpers import async_streaming_bulk
+
+from bench.common import elasticsearch_url, pct, quiet
+from indexers.admin import finish_bulk_load
+from indexers.definition import alias_name
+from indexers.projection import op_for_raw
+from indexers.writer import action
+
+FACET_SETS = ["category,amenities,price,rating,city", "category,price", "amenities,rating", ""]
+WORDS = ["loft", "canal", "garden", "studio", "cabin", "quiet", "sunny", "bike", "desk", "view"]
+
+
+def mixed_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    from service.seeding.catalog import CATEGORIES
+    from service.seeding.places import CITIES
+
+    cats = [c.name for c in CATEGORIES]
+    amenities = sorted({a for c in CATEGORIES for a in c.amenities})
+    today = datetime.now(UTC).date()
+    out: list[dict[str, Any]] = []
+    for _ in range(n):
+        city = rng.choice(CITIES)
+        q: dict[str, Any] = {"limit": 20}
+        if rng.random() < 0.6:
+            q["q"] = " ".join(rng.sample(WORDS, rng.randint(1, 2)))
+        if rng.random() < 0.5:
+            q.update(lat=city.lat, lon=city.lon, radius_km=rng.choice([5, 10, 25]))
+        elif rng.random() < 0.4:
+            q["bbox"] = f"{city.lon - 0.2},{city.lat - 0.15},{city.lon + 0.2},{city.lat + 0.15}"
+        if rng.random() < 0.4:
+            q["category"] = rng.sample(cats, rng.randint(1, 2))
+        if rng.random() < 0.3:
+            q["amenities"] = rng.sample(amenities, 1)
+        if rng.random() < 0.4:
+            q["price_max"] = rng.choice([5_000, 10_000, 20_000, 50_000])
+        if rng.random() < 0.2:
+            q["rating_min"] = rng.choice([3.5, 4.0, 4.5])
+        if rng.random() < 0.4:
+            start = today + timedelta(days=rng.randint(1, 60))
+            q["check_in"] = start.isoformat()
+            q["check_out"] = (start + timedelta(days=rng.randint(1, 7))).isoformat()
+        if rng.random() < 0.3:
+            q["guests"] = rng.randint(1, 4)
+        sorts = ["relevance", "price_asc", "price_desc", "rating", "newest"]
+        if "lat" in q:
+            sorts.append("distance")
+        q["sort"] = rng.choice(sorts)
+        facets = rng.choice(FACET_SETS)
+        if facets:
+            q["facets"] = facets
+        out.append(q)
+    return out
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def body_for(params: dict[str, Any], cursor_after: list[Any] | None) -> dict[str, Any]:
+    """The exact body the API sends for these parameters (same builder, same page size)."""
+    from service.search import query as sq
+
+    p = sq.SearchParams(
+        q=params.get("q"),
+        category=params.get("category", []),
+        amenities=params.get("amenities", []),
+        price_max=params.get("price_max"),
+        rating_min=params.get("rating_min"),
+        lat=params.get("lat"),
+        lon=params.get("lon"),
+        radius_km=params.get("radius_km"),
+        bbox=sq.parse_bbox(params["bbox"]) if "bbox" in params else None,
+        check_in=_day(params.get("check_in")),
+        check_out=_day(params.get("check_out")),
+        guests=params.get("guests"),
+        sort=params["sort"],
+        facets=sq.parse_facets(params.get("facets")),
+    )
+    return sq.build_body(p, size=params["limit"] + 1, search_after=cursor_after)
+
+
+async def seed(es: AsyncElasticsearch, prefix: str, n: int) -> float:
+    from beanie import init_beanie
+    from mongomock_motor import AsyncMongoMockClient
+
+    from documents import ALL_DOCUMENTS
+    from indexers.admin import current_index
+    from service.seeding import Generator
+
+    # Beanie models need a binding even to validate; nothing is written to this store.
+    await init_beanie(database=AsyncMongoMockClient()["bench"], document_models=ALL_DOCUMENTS)
+    index = await current_index(es, prefix)
+    assert index is not None
+    await es.indices.put_settings(index=index, settings={"refresh_interval": "-1"})
+    gen = Generator(listings=n, users=max(20, n // 20), seed=42)
+    gen.users("not-a-real-hash")
+
+    def actions() -> Any:
+        for batch in gen.batches(5000):
+            for raw in batch.listings:
+                op = op_for_raw(raw)
+                if op.doc is not None:
+                    yield action(op, index)
+
+    started = time.perf_counter()
+    async for ok, item in async_streaming_bulk(es, actions(), chunk_size=2000, max_retries=5):
+        if not ok:
+            raise RuntimeError(f"seed failed: {item}")
+    await finish_bulk_load(es, index)
+    await es.indices.forcemerge(index=index, max_num_segments=1)
+    return time.perf_counter() - started
+
+
+async def main(listings: int, n_queries: int, rounds: int) -> dict[str, Any]:
+    from service.app import create_app
+    from service.core.config import Settings
+
+    quiet()
+    with elasticsearch_url() as url:
+        prefix = f"bench{uuid.uuid4().hex[:8]}-"
+        settings = Settings(
+            elasticsearch_url=url,
+            elasticsearch_index_prefix=prefix,
+            mongodb_url=None,
+            redis_url=None,
+            seed_demo_listings=0,
+            run_embedded_indexer=False,
+            rate_limit_enabled=False,
+            log_json=False,
+            log_level="WARNING",
+        )
+        app = create_app(settings)
+        es = AsyncElasticsearch(url, request_timeout=120)
+        try:
+            async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
+                seed_s = await seed(es, prefix, listings)
+                indexed = int((await es.count(index=alias_name(prefix)))["count"])
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
+                    result = await measure(client, es, prefix, n_queries, rounds)
+        finally:
+            for name in (await es.indices.get(index=f"{prefix}*")).body:
+                await es.indices.delete(index=name)
+            await es.close()
+    return {
+        "bench": "search",
+        "listings": listings,
+        "indexed": indexed,
+        "seed_s": round(seed_s, 1),
+        **result,
+    }
+
+
+async def measure(
+    client: httpx.AsyncClient, es: AsyncElasticsearch, prefix: str, n_queries: int, rounds: int
+) -> dict[str, Any]:
+    rng = random.Random(7)
+    queries = mixed_queries(rng, n_queries)
+    index = alias_name(prefix)
+    # Second pages too: resolve each query's cursor once, through the API.
+    pages: list[tuple[dict[str, Any], list[Any] | None, str | None]] = []
+    total_hits = 0
+    for q in queries:
+        r = await client.get("/v1/search/listings", params=q)
+        if r.status_code != 200:
+            raise RuntimeError(f"{q}: {r.status_code} {r.text}")
+        body = r.json()
+        total_hits += body["total"]
+        pages.append((q, None, None))
+        if body["next_cursor"] and rng.random() < 0.3:
+            raw = await es.search(index=index, **body_for(q, None))
+            after = raw["hits"]["hits"][q["limit"] - 1]["sort"]
+            pages.append((q, after, body["next_cursor"]))
+    api_ms: list[float] = []
+    raw_ms: list[float] = []
+    for _ in range(rounds):
+        for q, after, cursor in pages:
+            params = dict(q, cursor=cursor) if cursor else q
+            body = body_for(q, after)
+            # Alternate which goes first so caches favour neither.
+            for which in rng.sample(["api", "raw"], 2):
+                t = time.perf_counter()
+                if which == "api":
+                    r = await client.get("/v1/search/listings", params=params)
+                    assert r.status_code == 200, r.text
+                    api_ms.append((time.perf_counter() - t) * 1000)
+                else:
+                    await es.search(index=index, **body)
+                    raw_ms.append((time.perf_counter() - t) * 1000)
+    api50, api99 = pct(api_ms, 0.5), pct(api_ms, 0.99)
+    raw50, raw99 = pct(raw_ms, 0.5), pct(raw_ms, 0.99)
+    return {
+        "queries": len(pages),
+        "samples": len(api_ms),
+        "mean_total_hits": round(total_hits / max(1, len(queries))),
+        "api_p50_ms": round(api50, 2),
+        "api_p99_ms": round(api99, 2),
+        "raw_p50_ms": round(raw50, 2),
+        "raw_p99_ms": round(raw99, 2),
+        "api_vs_raw_p50_ratio": round(api50 / raw50, 3),
+        "api_vs_raw_p99_ratio": round(api99 / raw99, 3),
+        "target_ratio": 1.3,
+    }
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=150)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.listings, args.queries, args.rounds))))
+
+
+if __name__ == "__main__":
+    cli()
