@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     mongodb_url: str | None = None
     mongodb_database: str = "marketplace"
     redis_url: str | None = None
+    # Connections per process; a burst beyond it waits (up to the timeout) instead of failing.
+    redis_max_connections: int = Field(default=256, ge=1)
+    redis_pool_timeout_s: float = Field(default=2.0, gt=0)
     elasticsearch_url: str | None = None
     # Prefix for every Elasticsearch index and alias we own (lets tests isolate themselves).
     elasticsearch_index_prefix: str = ""
