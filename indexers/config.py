@@ -13,7 +13,7 @@ class IndexerConfig:
     source: str = "auto"  # auto | changestream | polling
     batch_size: int = 500
     flush_interval_s: float = 0.5
-    poll_interval_s: float = 0.2
+    poll_interval_s: float = 0.1
     poll_overlap_s: float = 3.0
     max_retries: int = 5
     embedded_mongo: bool = True

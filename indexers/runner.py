@@ -109,7 +109,10 @@ class Indexer:
             return 0
         batch = list(self._buffer)
         ops = [c.op for c in batch if c.op is not None]
-        stats = await self.writer.write(ops)
+        # A small batch means we are caught up: refresh now so the change is searchable at
+        # once (bounded: at most one refresh per poll). Full batches wait for the interval.
+        small = len(ops) < max(1, self.cfg.batch_size // 10)
+        stats = await self.writer.write(ops, refresh=small)
         await self.source.commit(batch)
         del self._buffer[: len(batch)]
         self._first_at = None if not self._buffer else self._first_at

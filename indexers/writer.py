@@ -97,12 +97,14 @@ class BulkWriter:
     def _backoff(self, attempt: int) -> float:
         return min(self.max_backoff_s, self.initial_backoff_s * (2**attempt))
 
-    async def write(self, ops: Sequence[IndexOp]) -> WriteStats:
+    async def write(self, ops: Sequence[IndexOp], *, refresh: bool = False) -> WriteStats:
+        """`refresh`: make the batch searchable now instead of at the next refresh interval
+        (the runner asks for it on small, caught-up batches, where lag matters most)."""
         stats = WriteStats()
         pending = {op.listing_id: op for op in latest_per_listing(ops)}
         attempt = 0
         while pending:
-            retry, missing_alias = await self._attempt(pending, stats)
+            retry, missing_alias = await self._attempt(pending, stats, refresh)
             if missing_alias and self.prefix is not None:
                 await ensure_index(self.es, self.prefix)
             if not retry:
@@ -123,13 +125,15 @@ class BulkWriter:
             yield action(op, self.index)
 
     async def _attempt(
-        self, pending: dict[str, IndexOp], stats: WriteStats
+        self, pending: dict[str, IndexOp], stats: WriteStats, refresh: bool = False
     ) -> tuple[dict[str, IndexOp], bool]:
         """One pass over `pending`; returns the ops to retry and whether the alias was missing."""
         unresolved = dict(pending)
         retry: dict[str, IndexOp] = {}
         missing_alias = False
         kwargs: dict[str, Any] = {"require_alias": True} if self.prefix is not None else {}
+        if refresh:
+            kwargs["refresh"] = "true"
         try:
             async for ok, result in async_streaming_bulk(
                 self.es,

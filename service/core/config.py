@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     indexer_source: Literal["auto", "changestream", "polling"] = "auto"
     indexer_batch_size: int = Field(default=500, ge=1, le=10_000)
     indexer_flush_interval_s: float = Field(default=0.5, gt=0)
-    indexer_poll_interval_s: float = Field(default=0.2, gt=0)
+    indexer_poll_interval_s: float = Field(default=0.1, gt=0)
     # Concurrent writers may commit with an updated_at earlier than one already seen: re-read.
     indexer_poll_overlap_s: float = Field(default=3.0, ge=0)
     indexer_max_retries: int = Field(default=5, ge=0)

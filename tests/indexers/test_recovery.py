@@ -40,11 +40,11 @@ class CrashingWriter(BulkWriter):
         self.crash_on = crash_on
         self.after_flush = after_flush
 
-    async def write(self, ops: Sequence[IndexOp]) -> WriteStats:
+    async def write(self, ops: Sequence[IndexOp], *, refresh: bool = False) -> WriteStats:
         self.calls += 1
         if self.calls == self.crash_on and not self.after_flush:
             raise Crash
-        stats = await super().write(ops)
+        stats = await super().write(ops, refresh=refresh)
         if self.calls == self.crash_on:
             raise Crash  # acknowledged by ES, checkpoint not yet stored
         return stats
@@ -106,12 +106,12 @@ async def test_cancel_flushes_what_is_buffered(
     class StallOnce(BulkWriter):
         calls = 0
 
-        async def write(self, ops: Sequence[IndexOp]) -> WriteStats:
+        async def write(self, ops: Sequence[IndexOp], *, refresh: bool = False) -> WriteStats:
             self.calls += 1
             if self.calls == 1:
                 entered.set()
                 await asyncio.Event().wait()  # stuck in flight when shutdown begins
-            return await super().write(ops)
+            return await super().write(ops, refresh=refresh)
 
     await insert(*(make_listing(title=f"l{i}") for i in range(12)))
     indexer = Indexer.polling(es, settings, writer=StallOnce(es, alias_name(prefix), prefix=prefix))
