@@ -55,12 +55,20 @@ def run(
         str | None, typer.Option(help="auto (default from settings), changestream or polling")
     ] = None,
     once: Annotated[bool, typer.Option(help="catch up once, then exit")] = False,
+    metrics_port: Annotated[
+        int, typer.Option(help="serve Prometheus metrics (lag, batch sizes, errors); 0 = off")
+    ] = 0,
+    metrics_host: Annotated[str, typer.Option(help="bind address for metrics")] = "127.0.0.1",
 ) -> None:
     """Follow listing changes into Elasticsearch until SIGINT/SIGTERM (which flush first)."""
     from indexers.admin import ensure_index
     from indexers.runner import build_indexer
 
     logging.basicConfig(level=logging.INFO)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host)
 
     async def main() -> None:
         async with _clients() as (settings, es, db):
