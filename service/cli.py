@@ -15,6 +15,7 @@ from service.payments.cli import app as ledger_app
 from migrations.cli import app as migrate_app
 from service.seeding.cli import seed as seed_command
 from indexers.cli import index_app, indexer_app
+from service.accounts.cli import app as accounts_app
 
 app = typer.Typer(no_args_is_help=True, help="Marketplace backend operations.")
 app.add_typer(ledger_app, name="ledger")
@@ -22,6 +23,7 @@ app.add_typer(migrate_app, name="migrate")
 app.command("seed")(seed_command)
 app.add_typer(indexer_app, name="indexer")
 app.add_typer(index_app, name="index")
+app.add_typer(accounts_app, name="accounts")
 
 
 @app.command()

@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 
 import pymongo.errors
+from bson import ObjectId
+from pymongo import ReturnDocument
 
-from documents import User
+from documents import Role, User
 from documents.values import utcnow
 from service import audit
 from service.accounts.passwords import burn_time, hash_password, needs_rehash, verify_password
 from service.accounts.schemas import LoginIn, RegisterIn
 from service.core.config import Settings
-from service.core.errors import ProblemError, conflict
+from service.core.errors import ProblemError, conflict, not_found
 
 
 async def register(settings: Settings, data: RegisterIn) -> User:
@@ -61,4 +63,30 @@ async def authenticate(settings: Settings, data: LoginIn, ip: str | None = None)
             {"$set": {"password_hash": new_hash, "updated_at": utcnow()}},
         )
         user.password_hash = new_hash
+    return user
+
+
+async def set_roles(
+    user_id: str, roles: list[Role], *, actor_id: str | None = None, ip: str | None = None
+) -> User:
+    """Grant/revoke roles (operators only: the API never lets users pick admin). Audited, and the
+    user's sessions are kept: authorization reads roles from the user on every request."""
+    if not ObjectId.is_valid(user_id):
+        raise not_found("user")
+    wanted = sorted({r.value for r in roles})
+    raw = await User.get_motor_collection().find_one_and_update(
+        {"_id": ObjectId(user_id), "erased_at": None},
+        {"$set": {"roles": wanted, "updated_at": utcnow()}},
+        return_document=ReturnDocument.BEFORE,
+    )
+    if raw is None:
+        raise not_found("user")
+    before = sorted(raw.get("roles", []))
+    if before != wanted:
+        await audit.record(
+            audit.ROLES_CHANGED, actor_id=actor_id, subject_id=user_id, ip=ip,
+            before=before, after=wanted,
+        )  # fmt: skip
+    user = await User.get(ObjectId(user_id))
+    assert user is not None
     return user

@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 import orjson
-from bson import ObjectId
 from fastapi import FastAPI
 
-from documents import Role, User
+from documents import Role
+from service.accounts.service import set_roles
 from service.payments.signing import SIGNATURE_HEADER, sign
 from tests.conftest import listing_body
 from tests.hardening.conftest import AppFactory
@@ -362,9 +362,7 @@ async def test_access_control_table(app_with: AppFactory) -> None:
         w.guest = await w.user(["guest"])
         w.stranger = await w.user(["guest", "host"])
         w.admin = await w.user(["guest"])
-        await User.get_motor_collection().update_one(
-            {"_id": ObjectId(w.admin.id)}, {"$set": {"roles": [Role.guest.value, Role.admin.value]}}
-        )
+        await set_roles(w.admin.id, [Role.guest, Role.admin], actor_id="test")
         mismatches = []
         for (method, path), row in sorted(TABLE.items()):
             if (method, path) not in ops:
