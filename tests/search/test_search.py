@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from service.search.schemas import SearchResult
 from tests.search.conftest import CITIES, SearchEnv
 from tests.search.expected import as_query, expected, haversine, matches
 
@@ -104,6 +105,7 @@ async def test_distance_km_on_hits_and_circle(search_env: SearchEnv) -> None:
         params = {"lat": lat, "lon": lon, "radius_km": 50, "sort": sort, "limit": 100}
         body = (await search_env.client.get("/v1/search/listings", params=params)).json()
         assert body["hits"]
+        SearchResult.model_validate(body)
         for hit in body["hits"]:
             d = haversine(lat, lon, hit["location"]["lat"], hit["location"]["lon"])
             assert abs(hit["distance_km"] - d) < 0.01
@@ -129,6 +131,7 @@ async def test_facets_have_multi_select_counts(search_env: SearchEnv) -> None:
     )
     assert r.status_code == 200, r.text
     body = r.json()
+    SearchResult.model_validate(body)  # the documented shape (served without re-validation)
     listings = search_env.listings
     assert body["total"] == len(expected(listings, params))
     facets = body["facets"]
