@@ -34,11 +34,11 @@ class DyingWriter(BulkWriter):
         self.die_on = die_on
         self.after_ack = after_ack
 
-    async def write(self, ops: Sequence[IndexOp]) -> WriteStats:
+    async def write(self, ops: Sequence[IndexOp], **kw: Any) -> WriteStats:
         self.calls += 1
         if self.calls == self.die_on and not self.after_ack:
             raise Killed
-        stats = await super().write(ops)
+        stats = await super().write(ops, **kw)
         if self.calls == self.die_on:
             raise Killed
         return stats

@@ -64,4 +64,6 @@ async def test_rate_limit_rejections_and_es_latency_are_counted(app_with: AppFac
     )
     assert rejected == 1
     assert value(after, "backend_call_duration_seconds_count", service="elasticsearch") > 0
+    # The indexer publishes its lag in the same registry (tests/indexers checks its values).
+    assert "# TYPE indexer_lag_seconds gauge" in after
     assert re.search(r'http_request_duration_seconds_bucket\{.*le="0.005"', after)
