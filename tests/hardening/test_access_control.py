@@ -207,6 +207,9 @@ class Row:
     build: Build
     expect: dict[str, int | set[int]]
     owner: str = "host"  # which World actor plays the owner/participant column
+    # The other party of a two-sided resource (e.g. the guest on a host-only action), called
+    # after the stranger and before the owner: (World actor, expected status).
+    other: tuple[str, int | set[int]] | None = None
 
 
 B = "/v1/bookings/{}"
@@ -284,30 +287,35 @@ TABLE: dict[tuple[str, str], Row] = {
         fixed("/v1/bookings?as=guest"), {ANON: 401, STRANGER: 200, OWNER: 200}, "guest"
     ),
     ("GET", "/v1/bookings/{booking_id}"): Row(
-        on(_booking, B), {ANON: 401, STRANGER: 404, OWNER: 200}, "guest"
+        on(_booking, B), {ANON: 401, STRANGER: 404, OWNER: 200}, "guest", ("host", 200)
     ),
     ("POST", "/v1/bookings/{booking_id}/accept"): Row(
-        on(_booking, B + "/accept"), {ANON: 401, STRANGER: 404, OWNER: 200}
+        on(_booking, B + "/accept"), {ANON: 401, STRANGER: 404, OWNER: 200}, other=("guest", 403)
     ),
     ("POST", "/v1/bookings/{booking_id}/decline"): Row(
-        on(_booking, B + "/decline"), {ANON: 401, STRANGER: 404, OWNER: 200}
+        on(_booking, B + "/decline"), {ANON: 401, STRANGER: 404, OWNER: 200}, other=("guest", 403)
     ),
     ("POST", "/v1/bookings/{booking_id}/cancel"): Row(
         on(_accepted_booking, B + "/cancel"), {ANON: 401, STRANGER: 404, OWNER: 200}, "guest"
     ),
     ("POST", "/v1/bookings/{booking_id}/complete"): Row(
         # Allowed for the owner but not before the stay ended: a state conflict, not a 403.
-        on(_booking, B + "/complete"),
+        on(_accepted_booking, B + "/complete"),
         {ANON: 401, STRANGER: 404, OWNER: 409},
+        other=("guest", 403),
     ),
     ("POST", "/v1/bookings/{booking_id}/payment"): Row(
-        on(_booking, B + "/payment"), {ANON: 401, STRANGER: 404, OWNER: {201, 409}}, "guest"
+        on(_booking, B + "/payment"),
+        {ANON: 401, STRANGER: 404, OWNER: {201, 409}},
+        "guest",
+        ("host", 403),
     ),
     ("POST", "/v1/bookings/{booking_id}/review"): Row(
         # Only the guest of a *completed* booking may review; this one is not completed.
         on(_booking, B + "/review", {"rating": 5, "text": "great"}),
         {ANON: 401, STRANGER: 404, OWNER: 403},
         "guest",
+        ("host", 403),
     ),
     ("POST", "/v1/payments/webhook"): Row(webhook(), {ANON: 400, STRANGER: 400, OWNER: 200}),
     ("GET", "/v1/payouts"): Row(fixed("/v1/payouts"), {ANON: 401, STRANGER: 200, OWNER: 200}),
@@ -327,7 +335,10 @@ TABLE: dict[tuple[str, str], Row] = {
         {ANON: 401, STRANGER: 404, OWNER: 201},
     ),
     ("GET", "/v1/conversations/{conversation_id}/messages"): Row(
-        on(_conversation, C + "/messages"), {ANON: 401, STRANGER: 404, OWNER: 200}, "guest"
+        on(_conversation, C + "/messages"),
+        {ANON: 401, STRANGER: 404, OWNER: 200},
+        "guest",
+        ("host", 200),
     ),
     ("GET", "/v1/admin/reports/revenue"): Row(
         fixed("/v1/admin/reports/revenue?from=2026-01-01&to=2026-12-31"),
@@ -369,19 +380,22 @@ async def test_access_control_table(app_with: AppFactory) -> None:
                 continue
             per_actor = await row.build(w)
             owner = getattr(w, row.owner)
-            for who, headers in (
-                (ANON, {}),
-                (STRANGER, w.stranger.headers),
-                (OWNER, owner.headers),
-            ):
-                url, body, extra = await per_actor(who)
+            callers: list[tuple[str, dict[str, str], int | set[int]]] = [
+                (ANON, {}, row.expect[ANON]),
+                (STRANGER, w.stranger.headers, row.expect[STRANGER]),
+            ]
+            if row.other is not None:
+                name, expected = row.other
+                callers.append((f"other party ({name})", getattr(w, name).headers, expected))
+            callers.append((OWNER, owner.headers, row.expect[OWNER]))
+            for who, headers, want in callers:
+                url, body, extra = await per_actor(who if who in row.expect else STRANGER)
                 hdrs = {**headers, **extra}
                 if isinstance(body, bytes):
                     hdrs["Content-Type"] = "application/json"
                     r = await client.request(method, url, content=body, headers=hdrs)
                 else:
                     r = await client.request(method, url, json=body, headers=hdrs)
-                want = row.expect[who]
                 ok = r.status_code in want if isinstance(want, set) else r.status_code == want
                 if not ok:
                     mismatches.append(f"{method} {path} as {who}: {r.status_code} != {want}")
