@@ -305,7 +305,7 @@ class HardeningMiddleware:
             return ProblemError(
                 422,
                 f"{'.'.join(map(str, loc))}: keys starting with '$' are not accepted",
-                errors=[{"loc": ["body", *loc], "msg": "keys starting with '$' are not accepted"}],
+                errors=[{"loc": loc, "msg": "keys starting with '$' are not accepted"}],
             )
         replayed = False
 
