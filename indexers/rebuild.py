@@ -79,9 +79,12 @@ async def load_snapshot(
     total = await Listing.get_motor_collection().count_documents(SEARCHABLE)
     queue: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue(maxsize=4)
 
+    in_flight: dict[str, int] = {}  # id -> version, for dead letters
+
     async def produce() -> None:
         try:
             async for chunk in _snapshot_chunks(index, chunk_size):
+                in_flight.update((a["_id"], a["version"]) for a in chunk)
                 await queue.put(chunk)
         finally:
             await queue.put(None)
@@ -105,6 +108,7 @@ async def load_snapshot(
             retry_on_status=RETRY_STATUS,
         ):
             _, item = next(iter(result.items()))
+            version = in_flight.pop(str(item.get("_id")), -1)
             if ok or item.get("status") == 409:
                 loaded += 1
             else:
@@ -112,7 +116,7 @@ async def load_snapshot(
                 metrics.ERRORS.labels("rejected").inc()
                 await DeadLetter(
                     listing_id=str(item.get("_id")),
-                    version=-1,
+                    version=version,
                     index=index,
                     error={"status": item.get("status"), "error": item.get("error")},
                 ).insert()
