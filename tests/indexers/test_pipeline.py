@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from elasticsearch import AsyncElasticsearch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from documents import Availability, DeadLetter, Hold, IndexerCheckpoint, Listing, Unit
 from documents.values import Period, utcnow
 from indexers import checkpoints
 from indexers.admin import alias_targets, ensure_index
 from indexers.definition import alias_name
-from indexers.projection import IndexOp, busy_periods, op_for, project
+from indexers.projection import IndexOp, _merge, busy_periods, op_for, project
 from indexers.runner import Indexer
 from indexers.writer import BulkWriter, WriteFailed
 from service.core.config import Settings
@@ -208,3 +211,26 @@ async def test_late_committing_writer_inside_the_overlap_window_is_picked_up(
     await apply_write(oid(b), {"$set": {"title": "b2"}})
     await indexer.drain()
     assert await index_state(es, prefix) == await mongo_state()
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 200), st.integers(0, 200)).map(lambda t: (min(t), max(t))),
+        max_size=12,
+    ),
+    st.integers(0, 200),
+)
+def test_merged_busy_ranges_cover_exactly_the_union(
+    spans: list[tuple[int, int]], probe: int
+) -> None:
+    base = datetime(2031, 1, 1, tzinfo=UTC)
+
+    def at(h: int) -> datetime:
+        return base + timedelta(hours=h)
+
+    merged = _merge([(at(a), at(b)) for a, b in spans])
+    t = at(probe)
+    in_union = any(at(a) <= t < at(b) for a, b in spans)
+    assert in_union == any(s <= t < e for s, e in merged)
+    for (s1, e1), (s2, _) in itertools.pairwise(merged):
+        assert s1 < e1 < s2  # sorted, non-empty, disjoint and not touching
