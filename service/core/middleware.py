@@ -300,12 +300,12 @@ class HardeningMiddleware:
                 "body: malformed JSON",
                 errors=[{"loc": ["body"], "msg": f"malformed JSON: {str(exc)[:80]}"}],
             )
-        loc = _operator_key(parsed, [])
-        if loc is not None:
+        locs = _operator_keys(parsed, [], [])
+        if locs:
+            msg = "keys starting with '$' are not accepted"
+            fields = ", ".join(".".join(map(str, loc)) for loc in locs[:5])
             return ProblemError(
-                422,
-                f"{'.'.join(map(str, loc))}: keys starting with '$' are not accepted",
-                errors=[{"loc": loc, "msg": "keys starting with '$' are not accepted"}],
+                422, f"{fields}: {msg}", errors=[{"loc": loc, "msg": msg} for loc in locs]
             )
         replayed = False
 
@@ -337,23 +337,22 @@ class HardeningMiddleware:
 _OPERATOR_VALUE = re.compile(r"^\s*\$[A-Za-z]+\s*$")
 
 
-def _operator_key(value: Any, path: list[str | int], depth: int = 0) -> list[str | int] | None:
-    """The location of the first object key that starts with `$` (a Mongo operator), if any."""
-    if depth > 64:
-        return None
+def _operator_keys(
+    value: Any, path: list[str | int], found: list[list[str | int]], depth: int = 0
+) -> list[list[str | int]]:
+    """Locations of object keys that start with `$` (Mongo operators), at most 20."""
+    if depth > 64 or len(found) >= 20:
+        return found
     if isinstance(value, dict):
         for key, item in value.items():
             if isinstance(key, str) and key.startswith("$"):
-                return [*path, key]
-            found = _operator_key(item, [*path, key], depth + 1)
-            if found is not None:
-                return found
+                found.append([*path, key])
+            else:
+                _operator_keys(item, [*path, key], found, depth + 1)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            found = _operator_key(item, [*path, i], depth + 1)
-            if found is not None:
-                return found
-    return None
+            _operator_keys(item, [*path, i], found, depth + 1)
+    return found
 
 
 def operator_in_query(raw: bytes) -> ProblemError | None:
@@ -364,7 +363,7 @@ def operator_in_query(raw: bytes) -> ProblemError | None:
         bad = "$" in key or bool(_OPERATOR_VALUE.match(value))
         if not bad and value.lstrip().startswith("{"):
             try:
-                bad = _operator_key(orjson.loads(value), []) is not None
+                bad = bool(_operator_keys(orjson.loads(value), [], []))
             except orjson.JSONDecodeError:
                 bad = False
         if bad:
