@@ -234,3 +234,23 @@ def test_merged_busy_ranges_cover_exactly_the_union(
     assert in_union == any(s <= t < e for s, e in merged)
     for (s1, e1), (s2, _) in itertools.pairwise(merged):
         assert s1 < e1 < s2  # sorted, non-empty, disjoint and not touching
+
+
+async def test_stored_document_projection_equals_the_model_projection(app) -> None:
+    """The fast path (straight off the stored dict) and the typed path agree on every shape:
+    nights with holds and blocks, hour slots, items, drafts, deleted, naive stored datetimes."""
+    import random
+
+    from indexers.projection import _op_from_stored
+    from service.seeding import Generator
+    from tests.search.conftest import seed_listings
+
+    await insert(*seed_listings(random.Random(3), 120))
+    stored = [raw async for raw in Listing.get_motor_collection().find({})]
+    gen = Generator(listings=150, users=20, seed=9)
+    gen.users("hash")
+    stored += [raw for batch in gen.batches(50) for raw in batch.listings]
+    kinds = {(r["unit"], r["status"], r.get("deleted_at") is None) for r in stored}
+    assert len(kinds) >= 5
+    for raw in stored:
+        assert _op_from_stored(raw) == op_for(Listing.model_validate(raw))
