@@ -11,11 +11,11 @@ from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
 
 from service.accounts.router import router as accounts_router
+from service.accounts.sessions import SessionStore
 from service.admin.router import router as admin_router
 from service.availability.router import router as availability_router
 from service.bookings.router import router as bookings_router
 from service.bookings.sweeper import run_sweeper
-from service.accounts.sessions import SessionStore
 from service.core.config import Settings, get_settings
 from service.core.errors import install_error_handlers
 from service.core.middleware import install_middleware

@@ -10,12 +10,11 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from service.payments.cli import app as ledger_app
-
-from migrations.cli import app as migrate_app
-from service.seeding.cli import seed as seed_command
 from indexers.cli import index_app, indexer_app
+from migrations.cli import app as migrate_app
 from service.accounts.cli import app as accounts_app
+from service.payments.cli import app as ledger_app
+from service.seeding.cli import seed as seed_command
 
 app = typer.Typer(no_args_is_help=True, help="Marketplace backend operations.")
 app.add_typer(ledger_app, name="ledger")
