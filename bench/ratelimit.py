@@ -9,15 +9,18 @@ Figures:
   api_overhead_ratio_p50      api_ms_p50_with / api_ms_p50_without (the limiter's cost)
   api_overhead_ms_p50         api_ms_p50_with - api_ms_p50_without
   search_rps                  sustained GET /v1/search/listings rate through uvicorn on loopback
-                              (a separate process, limiter on, `concurrency` clients, 200s only)
+                              (a separate process, limiter on, `concurrency` clients, 200s only;
+                              the index is built beforehand, the server runs no indexer)
   search_ms_p50 / p95         latency of those requests as the clients saw it
   raw_es_search_rps           the same query straight at Elasticsearch, same concurrency (baseline)
   search_vs_raw_es_ratio      search_rps / raw_es_search_rps
   search_non_200              answers other than 200 during the run (must be 0)
+  search_rps_limiter_off      the same search load against a server with the limiter disabled
+  search_rps_on_vs_off_ratio  search_rps / search_rps_limiter_off
 
 Redis: REDIS_URL when set, else a throwaway redis-server on loopback. Elasticsearch:
 ELASTICSEARCH_URL when set, else a LocalNode for the run. MongoDB: the embedded store inside the
-uvicorn process, seeded with demo listings and indexed by the in-process indexer.
+bench process, seeded with demo listings and indexed once before the server starts.
 Run: python -m bench.ratelimit [--small]
 """
 
@@ -199,6 +202,20 @@ async def _raw_es(es_url: str, index: str, concurrency: int, duration_s: float) 
     return done / duration_s
 
 
+async def _prepare_index(redis: str, es_url: str, prefix: str, listings: int) -> None:
+    """Seed demo listings into a bench-local store and index them under `prefix`; the server
+    then only serves searches (no in-process indexer competing for its CPU)."""
+    from indexers.runner import Indexer
+    from service.seeding import seed_database
+
+    conf = _settings(redis, elasticsearch_url=es_url, elasticsearch_index_prefix=prefix)
+    app = create_app(conf)
+    async with LifespanManager(app, startup_timeout=120):
+        await seed_database(listings=listings, users=max(20, listings // 10), seed=42)
+        await Indexer.polling(app.state.es, conf).drain()
+        await app.state.es.indices.refresh(index=alias_name(prefix))
+
+
 def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",
@@ -219,19 +236,19 @@ def _wait_http(url: str, timeout_s: float) -> None:
     raise SystemExit(f"server at {url} not ready after {timeout_s:.0f}s")
 
 
-async def _search_rate(
-    redis: str, es_url: str, listings: int, concurrency: int, duration_s: float
+async def _serve_and_load(
+    redis: str, es_url: str, prefix: str, concurrency: int, duration_s: float, limiter: bool
 ) -> dict[str, Any]:
-    prefix = f"bench-rl-{uuid.uuid4().hex[:8]}-"
     port = _free_port()
     env = {
         **os.environ,
         "REDIS_URL": redis,
         "ELASTICSEARCH_URL": es_url,
         "ELASTICSEARCH_INDEX_PREFIX": prefix,
-        "SEED_DEMO_LISTINGS": str(listings),
-        "RUN_EMBEDDED_INDEXER": "true",
-        "RATE_LIMIT_ENABLED": "true",
+        "SEED_DEMO_LISTINGS": "0",
+        "RUN_EMBEDDED_INDEXER": "false",
+        "RUN_BOOKING_SWEEPER": "false",
+        "RATE_LIMIT_ENABLED": "true" if limiter else "false",
         "RATE_LIMIT_SEARCH": str(BIG),
         "RATE_LIMIT_READ": str(BIG),
     }
@@ -239,47 +256,60 @@ async def _search_rate(
     server = await asyncio.to_thread(_start_server, env, port)
     base = f"http://127.0.0.1:{port}"
     search = f"{base}/v1/search/listings"
+    params = {"q": "apartment", "limit": 20}
     try:
         await asyncio.to_thread(_wait_http, f"{base}/healthz", 120)
-        deadline = time.monotonic() + 120
-        params = {"q": "apartment", "limit": 20}
         async with httpx.AsyncClient(timeout=10) as probe_client:
-            while True:  # the in-process indexer has caught up with the seed
-                r = await probe_client.get(search, params={"limit": 1})
-                if r.status_code == 200 and r.json().get("total", 0) >= listings * 0.5:
-                    break
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"search never filled: {r.status_code} {r.text[:200]}")
-                await asyncio.sleep(0.5)
+            probe = await probe_client.get(search, params=params)
+            if probe.status_code != 200 or not probe.json().get("total"):
+                raise SystemExit(f"search not serving: {probe.status_code} {probe.text[:200]}")
             await _load(search, concurrency, min(2.0, duration_s / 3), params)  # warm-up
             ok, bad, lat = await _load(search, concurrency, duration_s, params)
-            probe = await probe_client.get(search, params=params)
-            limited = "RateLimit-Limit" in probe.headers
-        raw = await _raw_es(es_url, alias_name(prefix), concurrency, duration_s)
     finally:
         server.terminate()
         try:
             await asyncio.to_thread(server.wait, 30)
         except subprocess.TimeoutExpired:
             server.kill()
+    return {
+        "rps": ok / duration_s,
+        "p50": pct(lat, 0.5),
+        "p95": pct(lat, 0.95),
+        "bad": bad,
+        "headers": "RateLimit-Limit" in probe.headers,
+    }
+
+
+async def _search_rate(
+    redis: str, es_url: str, listings: int, concurrency: int, duration_s: float
+) -> dict[str, Any]:
+    prefix = f"bench-rl-{uuid.uuid4().hex[:8]}-"
+    try:
+        await _prepare_index(redis, es_url, prefix, listings)
+        # Raw ES first: it also warms Elasticsearch for both API runs alike.
+        raw = await _raw_es(es_url, alias_name(prefix), concurrency, duration_s)
+        off = await _serve_and_load(redis, es_url, prefix, concurrency, duration_s, False)
+        on = await _serve_and_load(redis, es_url, prefix, concurrency, duration_s, True)
+    finally:
         es = AsyncElasticsearch(es_url)
         with contextlib.suppress(Exception):
             names = await es.indices.get(index=f"{prefix}*", expand_wildcards="all")
             for name in names.body:
                 await es.indices.delete(index=name, ignore_unavailable=True)
         await es.close()
-    rps = ok / duration_s
     return {
-        "search_rps": round(rps, 1),
-        "search_ms_p50": round(pct(lat, 0.5), 2),
-        "search_ms_p95": round(pct(lat, 0.95), 2),
+        "search_rps": round(on["rps"], 1),
+        "search_ms_p50": round(on["p50"], 2),
+        "search_ms_p95": round(on["p95"], 2),
         "search_concurrency": concurrency,
         "search_duration_s": duration_s,
         "search_listings": listings,
-        "search_limiter_headers_present": limited,
-        "search_non_200": bad,
+        "search_limiter_headers_present": on["headers"],
+        "search_non_200": on["bad"] + off["bad"],
+        "search_rps_limiter_off": round(off["rps"], 1),
+        "search_rps_on_vs_off_ratio": round(on["rps"] / off["rps"], 3) if off["rps"] else None,
         "raw_es_search_rps": round(raw, 1),
-        "search_vs_raw_es_ratio": round(rps / raw, 3) if raw else None,
+        "search_vs_raw_es_ratio": round(on["rps"] / raw, 3) if raw else None,
     }
 
 
@@ -312,7 +342,7 @@ async def main(small: bool) -> dict[str, Any]:
                     es_url,
                     listings=200 if small else 2000,
                     concurrency=8 if small else 32,
-                    duration_s=4.0 if small else 15.0,
+                    duration_s=4.0 if small else 10.0,
                 )
             )
     return out
