@@ -251,7 +251,7 @@ async def repair(es: AsyncElasticsearch, settings: Any, drift: Drift) -> RepairR
         found[op.listing_id] = op
     ops = [found.get(lid) or hard_delete_op(lid) for lid in ids]
     writer = BulkWriter(es, alias, prefix=cfg.prefix, max_retries=cfg.max_retries)
-    stats = await writer.write(ops)
+    stats = await writer.write(ops, refresh=True)
     if ahead or stats.stale:
         log.warning("index ahead of Mongo for %d listings: rebuilding", len(ahead) + stats.stale)
         return RepairReport(stats, await rebuild(es, settings))

@@ -99,7 +99,7 @@ class BulkWriter:
 
     async def write(self, ops: Sequence[IndexOp], *, refresh: bool = False) -> WriteStats:
         """`refresh`: make the batch searchable now instead of at the next refresh interval
-        (the runner asks for it on small, caught-up batches, where lag matters most)."""
+        (repairs use it, so that a verify right after sees the result)."""
         stats = WriteStats()
         pending = {op.listing_id: op for op in latest_per_listing(ops)}
         attempt = 0
