@@ -188,6 +188,7 @@ async def main(listings: int, lag_listings: int, lag_seconds: float, rate: float
         "raw_docs_per_s": round(raw_rate),
         "rebuild_docs_per_s": round(rebuild_rate),
         "rebuild_s": round(report.seconds, 2),
+        "rebuild_phases_s": report.phases,
         "rebuild_vs_raw_ratio": round(rebuild_rate / raw_rate, 3),
         "target_rebuild_ratio": 0.8,
         "lag_listings": lag_listings,

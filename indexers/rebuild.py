@@ -44,6 +44,7 @@ class RebuildReport:
     replayed: int
     dead_letters: int
     seconds: float
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step
 
     @property
     def docs_per_s(self) -> float:
@@ -155,22 +156,38 @@ async def rebuild(
     cfg = IndexerConfig.of(settings)
     overlap = timedelta(seconds=cfg.poll_overlap_s)
     began = time.monotonic()
+    phases: dict[str, float] = {}
+    mark = began
+
+    def step(name: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        phases[name] = round(now - mark, 3)
+        mark = now
+
     started = utcnow()
     new = new_index_name(cfg.prefix)
     await create_index(es, new, bulk_load=True)
+    step("create")
     swapped = False
     try:
         loaded, dead = await load_snapshot(es, new, chunk_size=chunk_size, progress=progress)
+        step("snapshot")
         await finish_bulk_load(es, new)
+        step("refresh")
         writer = BulkWriter(es, new, chunk_size=chunk_size, max_retries=cfg.max_retries)
         # Changes made while the snapshot was read: they may be in it in an older state.
         replay_started = utcnow()
         replayed = await replay_since(writer, started - overlap)
+        step("replay")
         dropped = await swap_alias(es, cfg.prefix, new)
         swapped = True
+        step("swap")
         # Changes the live indexer sent to the old index between the replay and the swap.
         replayed.add(await replay_since(writer, replay_started - overlap))
+        step("replay_after_swap")
         await drop_indexes(es, dropped)
+        step("drop_old")
     except BaseException:
         if not swapped:
             await es.indices.delete(index=new, ignore_unavailable=True)
@@ -178,7 +195,9 @@ async def rebuild(
     seconds = time.monotonic() - began
     n_replayed = replayed.indexed + replayed.deleted + replayed.stale
     log.info("rebuilt %s: %d docs in %.1fs, %d replayed", new, loaded, seconds, n_replayed)
-    return RebuildReport(new, dropped, loaded, n_replayed, dead + replayed.dead_letters, seconds)
+    return RebuildReport(
+        new, dropped, loaded, n_replayed, dead + replayed.dead_letters, seconds, phases
+    )
 
 
 @dataclass
