@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
@@ -43,35 +44,33 @@ async def current_index(es: AsyncElasticsearch, prefix: str) -> str | None:
     return targets[0] if targets else None
 
 
+# The first concrete index has a fixed name (the epoch as its timestamp): processes starting at
+# once all try to create the same index and Elasticsearch lets exactly one succeed, so they can
+# never leave two indexes behind one alias. Rebuilds use real timestamps.
+FIRST_INDEX_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 async def ensure_index(es: AsyncElasticsearch, prefix: str = "") -> str:
     """The concrete index behind the alias, creating the first one if the alias is missing.
 
-    Idempotent and safe when several processes race: each may create an index, but all
-    converge on the lexicographically first one behind the alias and drop their own.
+    Idempotent and safe when several processes race (see FIRST_INDEX_TIME).
     """
     existing = await current_index(es, prefix)
     if existing is not None:
         return existing
     alias = alias_name(prefix)
-    name = new_index_name(prefix)
-    await create_index(es, name)
+    name = new_index_name(prefix, FIRST_INDEX_TIME)
     try:
-        await es.indices.update_aliases(actions=[{"add": {"index": name, "alias": alias}}])
-    except BadRequestError:
-        # e.g. an index (not alias) squats the name: nothing we may silently delete.
-        await es.indices.delete(index=name, ignore_unavailable=True)
-        raise
-    targets = await alias_targets(es, prefix)
-    keep = targets[0]
-    losers = [t for t in targets if t != keep]
-    if losers:
-        await es.indices.update_aliases(
-            actions=[{"remove": {"index": t, "alias": alias}} for t in losers]
-        )
-    if name != keep:
-        await es.indices.delete(index=name, ignore_unavailable=True)
-    log.info("search index ready: %s -> %s", alias, keep)
-    return keep
+        await create_index(es, name)
+    except BadRequestError as exc:
+        if exc.error != "resource_already_exists_exception":
+            raise
+    # Adding an alias that is already there is a no-op, so every racer may do it.
+    await es.indices.update_aliases(actions=[{"add": {"index": name, "alias": alias}}])
+    current = await current_index(es, prefix)
+    assert current is not None
+    log.info("search index ready: %s -> %s", alias, current)
+    return current
 
 
 async def swap_alias(es: AsyncElasticsearch, prefix: str, new: str) -> list[str]:
