@@ -106,6 +106,9 @@ async def test_authenticated_callers_are_keyed_by_user(app_with: AppFactory) -> 
         for _ in range(3):
             assert (await client.get("/v1/me", headers=first)).status_code == 200
         assert (await client.get("/v1/me", headers=first)).status_code == 429
+        # The web cookie is the same identity as the bearer token: same (spent) budget.
+        cookie = {"Cookie": f"mp_session={tokens[0]}"}
+        assert (await client.get("/v1/me", headers=cookie)).status_code == 429
         # Same IP, other user: its own budget. Anonymous from that IP: its own budget as well.
         assert (await client.get("/v1/me", headers=second)).status_code == 200
         assert (await client.get("/healthz")).status_code == 200
