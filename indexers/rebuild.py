@@ -51,9 +51,44 @@ class RebuildReport:
         return self.snapshot / self.seconds if self.seconds else 0.0
 
 
+def _embedded_store(coll: Any) -> Any | None:
+    """The mongomock store behind the embedded collection (None for a real MongoDB)."""
+    try:
+        from mongomock_motor import AsyncMongoMockCollection
+    except ImportError:  # pragma: no cover - installed with the project
+        return None
+    if not isinstance(coll, AsyncMongoMockCollection):
+        return None
+    store = getattr(coll, "_store", None)
+    return store if hasattr(store, "_documents") and hasattr(store, "_rwlock") else None
+
+
+def _searchable(raw: dict[str, Any]) -> bool:
+    return raw.get("status") == SEARCHABLE["status"] and raw.get("deleted_at") is None
+
+
 async def _snapshot_chunks(index: str, chunk_size: int) -> AsyncIterator[list[dict[str, Any]]]:
-    cursor = Listing.get_motor_collection().find(SEARCHABLE).sort("_id", 1).batch_size(chunk_size)
-    chunk: list[dict[str, Any]] = []
+    coll = Listing.get_motor_collection()
+    store = _embedded_store(coll)
+    if store is not None:
+        # The embedded store answers a find by filtering and deep-copying the whole collection
+        # before the first document comes back, while Elasticsearch sits idle. Reading its
+        # documents in place, a chunk at a time (projection only reads them), keeps the bulk
+        # load streaming. Changes made meanwhile are covered by the replay, as with a cursor.
+        ids = list(store._documents)
+        for start in range(0, len(ids), chunk_size):
+            with store._rwlock.reader():
+                docs = [store._documents.get(i) for i in ids[start : start + chunk_size]]
+                chunk = [
+                    action(op, index)
+                    for op in (op_for_raw(raw) for raw in docs if raw and _searchable(raw))
+                    if op.doc is not None
+                ]
+            if chunk:
+                yield chunk
+        return
+    cursor = coll.find(SEARCHABLE).sort("_id", 1).batch_size(chunk_size)
+    chunk = []
     async for raw in cursor:
         op = op_for_raw(raw)
         if op.doc is not None:
@@ -77,7 +112,13 @@ async def load_snapshot(
     Reading Mongo and projecting runs in its own task, feeding a small queue, so it overlaps
     with Elasticsearch indexing the previous chunk.
     """
-    total = await Listing.get_motor_collection().count_documents(SEARCHABLE)
+    coll = Listing.get_motor_collection()
+    store = _embedded_store(coll)
+    if store is not None:
+        with store._rwlock.reader():
+            total = sum(1 for raw in store._documents.values() if _searchable(raw))
+    else:
+        total = await coll.count_documents(SEARCHABLE)
     queue: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue(maxsize=4)
 
     in_flight: dict[str, int] = {}  # id -> version, for dead letters
