@@ -18,6 +18,7 @@ LOGIN_LOCKED = "auth.login_locked"
 ROLES_CHANGED = "account.roles_changed"
 ACCOUNT_ERASED = "account.erased"
 PAYOUT_CREATED = "payout.created"
+PAYOUT_PAID = "payout.paid"
 
 
 async def record(

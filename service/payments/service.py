@@ -7,7 +7,6 @@ provider call (idempotency key) -> ledger post (deterministic txn id, unique leg
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from datetime import datetime
 from typing import Any
@@ -28,6 +27,7 @@ from documents import (
     ProviderEvent,
 )
 from documents.values import Money, utcnow
+from service import audit
 from service.bookings import access
 from service.bookings.cursors import before
 from service.bookings.pricing import money_split
@@ -200,12 +200,23 @@ async def settle_money(provider: PaymentProvider, booking: Booking) -> None:
         category=booking.category,
     )
     if split.host > 0:
-        with contextlib.suppress(DuplicateKeyError):
-            await Payout(
-                host_id=booking.host_id,
-                booking_id=str(booking.id),
-                amount=Money(amount=split.host, currency=cur),
-            ).insert()
+        payout = Payout(
+            host_id=booking.host_id,
+            booking_id=str(booking.id),
+            amount=Money(amount=split.host, currency=cur),
+        )
+        try:
+            await payout.insert()
+        except DuplicateKeyError:
+            return  # queued by an earlier run: audited then
+        await audit.record(
+            audit.PAYOUT_CREATED,
+            subject_id=booking.host_id,
+            payout_id=str(payout.id),
+            booking_id=str(booking.id),
+            amount=split.host,
+            currency=cur,
+        )
 
 
 async def refund(
@@ -261,7 +272,15 @@ async def pay_out_pending(host_id: str | None = None, limit: int = 1000) -> int:
             {"$set": {"status": PayoutStatus.paid.value, "paid_at": utcnow()}},
             return_document=ReturnDocument.AFTER,
         )
-        paid += flipped is not None
+        if flipped is not None:
+            paid += 1
+            await audit.record(
+                audit.PAYOUT_PAID,
+                subject_id=payout.host_id,
+                payout_id=str(payout.id),
+                amount=amount,
+                currency=payout.amount.currency,
+            )
     return paid
 
 

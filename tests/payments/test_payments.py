@@ -15,7 +15,7 @@ from bson import ObjectId
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from documents import Booking, EntryKind, LedgerEntry, Payment, Payout
+from documents import AuditEvent, Booking, EntryKind, LedgerEntry, Payment, Payout
 from service.bookings.pricing import split
 from service.cli import app as cli_app
 from service.payments import cli as payments_cli
@@ -87,6 +87,10 @@ async def test_pay_complete_payout_balances_every_account(
     assert body["items"][0]["status"] == "paid" and body["items"][0]["paid_at"]
     assert body["totals"] == [{"currency": "EUR", "paid": host_share, "pending": 0}]
     assert await ledger.balance(ledger.host_account(host.id), "EUR") == 0
+    # Payouts are sensitive: queuing and paying each leave exactly one audit event.
+    events = await AuditEvent.find(AuditEvent.subject_id == host.id).to_list()
+    assert sorted(e.action for e in events) == ["payout.created", "payout.paid"]
+    assert {e.data["amount"] for e in events} == {host_share}
     # What stays at the provider is exactly the platform's earnings.
     assert await ledger.balance(ledger.CLEARING, "EUR") == fee + commission
     await assert_ledger_balanced()
