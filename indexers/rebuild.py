@@ -26,6 +26,7 @@ from indexers.admin import (
 )
 from indexers.config import IndexerConfig
 from indexers.definition import MAPPING_VERSION, alias_name, index_pattern, new_index_name
+from indexers.embedded import store_of
 from indexers.projection import IndexOp, hard_delete_op, op_for_raw
 from indexers.sources.polling import scan_since
 from indexers.writer import RETRY_STATUS, BulkWriter, WriteStats, action
@@ -51,25 +52,13 @@ class RebuildReport:
         return self.snapshot / self.seconds if self.seconds else 0.0
 
 
-def _embedded_store(coll: Any) -> Any | None:
-    """The mongomock store behind the embedded collection (None for a real MongoDB)."""
-    try:
-        from mongomock_motor import AsyncMongoMockCollection
-    except ImportError:  # pragma: no cover - installed with the project
-        return None
-    if not isinstance(coll, AsyncMongoMockCollection):
-        return None
-    store = getattr(coll, "_store", None)
-    return store if hasattr(store, "_documents") and hasattr(store, "_rwlock") else None
-
-
 def _searchable(raw: dict[str, Any]) -> bool:
     return raw.get("status") == SEARCHABLE["status"] and raw.get("deleted_at") is None
 
 
 async def _snapshot_chunks(index: str, chunk_size: int) -> AsyncIterator[list[dict[str, Any]]]:
     coll = Listing.get_motor_collection()
-    store = _embedded_store(coll)
+    store = store_of(coll)
     if store is not None:
         # The embedded store answers a find by filtering and deep-copying the whole collection
         # before the first document comes back, while Elasticsearch sits idle. Reading its
@@ -113,7 +102,7 @@ async def load_snapshot(
     with Elasticsearch indexing the previous chunk.
     """
     coll = Listing.get_motor_collection()
-    store = _embedded_store(coll)
+    store = store_of(coll)
     if store is not None:
         with store._rwlock.reader():
             total = sum(1 for raw in store._documents.values() if _searchable(raw))

@@ -245,3 +245,27 @@ def test_cli_index_status_verify_rebuild(
     finally:
         get_settings.cache_clear()
         asyncio.run(_drop_test_indices(settings))
+
+
+async def test_crash_resume_and_rebuild_on_the_query_path(
+    app, es: AsyncElasticsearch, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a real MongoDB runs: scans and snapshots as queries, not embedded-store reads."""
+    from indexers import embedded
+
+    monkeypatch.setattr(embedded, "ENABLED", False)
+    prefix = settings.elasticsearch_index_prefix
+    cfg = settings.model_copy(update={"indexer_batch_size": 10})
+    rng = random.Random(3)
+    listings = await insert(*(make_listing(title=f"q {i}") for i in range(40)))
+    writer = CrashingWriter(es, alias_name(prefix), prefix=prefix, crash_on=2, after_flush=True)
+    task = asyncio.create_task(Indexer.polling(es, cfg, writer=writer).run())
+    churn = asyncio.create_task(_churn(listings, 40, rng))
+    with pytest.raises(Crash):
+        await task
+    await churn
+    await Indexer.polling(es, cfg).drain()
+    assert await index_state(es, prefix) == await mongo_state()
+    report = await rebuild(es, settings, chunk_size=15)
+    assert report.snapshot == len(await mongo_state())
+    assert (await verify(es, prefix)).count == 0
