@@ -102,7 +102,9 @@ class ChangeStreamSource:
         try:
             return await self._stream.try_next()
         except OperationFailure as exc:
-            if exc.code in HISTORY_LOST_CODES:
+            # Malformed or foreign tokens fail with assorted codes whose message names the
+            # resume token; all of them mean the same: our position is unusable.
+            if exc.code in HISTORY_LOST_CODES or "resume" in str(exc).lower():
                 raise HistoryLost(str(exc)) from exc
             raise
 
