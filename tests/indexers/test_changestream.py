@@ -142,3 +142,30 @@ async def test_lost_history_triggers_a_rebuild(real_app: FastAPI) -> None:
             await task
     finally:
         await es.close()
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "lost"),
+    [
+        (286, "Resume of change stream was not possible", True),
+        (260, "Invalid resume token", True),
+        (50811, "KeyString format error in resume token", True),
+        (13, "not authorized on marketplace", False),
+    ],
+)
+async def test_only_position_errors_count_as_history_lost(
+    code: int, message: str, lost: bool
+) -> None:
+    from pymongo.errors import OperationFailure
+
+    from indexers.sources.changestream import ChangeStreamSource
+
+    class Failing:  # the server's answer to a getMore on the stream
+        async def try_next(self) -> None:
+            raise OperationFailure(message, code=code)
+
+    source = ChangeStreamSource("listings:changestream")
+    source._stream = Failing()
+    expected = HistoryLost if lost else OperationFailure
+    with pytest.raises(expected):
+        await source.next_changes(10, 0)
