@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from typing import Annotated
 
@@ -33,9 +32,10 @@ def serve(
 ) -> None:
     """Run the API. With no ELASTICSEARCH_URL, a local Elasticsearch node is started too."""
     from service.core.config import get_settings
+    from service.core.logging import configure_logging
 
-    logging.basicConfig(level=logging.INFO)
     settings = get_settings()
+    configure_logging(settings)  # JSON lines unless LOG_JSON=false
     with contextlib.ExitStack() as stack:
         if not settings.elasticsearch_url:
             from service.embedded.elasticsearch_node import LocalNode

@@ -319,13 +319,24 @@ def hit_of(p: SearchParams, hit: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _int_or_none(v: float | None) -> int | None:
+    return None if v is None else int(v)
+
+
+def _same(v: float | None) -> float | None:
+    return v
+
+
 def facets_of(p: SearchParams, aggs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for name in p.facets:
         values = aggs[name]["values"]["buckets"]
         if name in ("price", "rating"):
+            # ES reports range bounds as doubles; price bounds are money (integer minor units).
+            bound = _int_or_none if name == "price" else _same
             out[name] = [
-                {"from": b.get("from"), "to": b.get("to"), "count": b["doc_count"]} for b in values
+                {"from": bound(b.get("from")), "to": bound(b.get("to")), "count": b["doc_count"]}
+                for b in values
             ]
         else:
             out[name] = [{"value": b["key"], "count": b["doc_count"]} for b in values]

@@ -34,8 +34,9 @@ class FacetValue(BaseModel):
 class RangeBucket(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: float | None = Field(default=None, alias="from")
-    to: float | None = None
+    # Integer minor units for price buckets, a rating for rating buckets.
+    from_: int | float | None = Field(default=None, alias="from")
+    to: int | float | None = None
     count: int
 
 

@@ -148,6 +148,8 @@ async def test_facets_have_multi_select_counts(search_env: SearchEnv) -> None:
     pool = [x for x in listings if matches(x, params, skip="price")]
     for bucket in facets["price"]:
         lo, hi = bucket["from"], bucket["to"]
+        # Money bounds are integer minor units, never floats.
+        assert all(v is None or type(v) is int for v in (lo, hi)), bucket
         n = sum(
             1
             for x in pool
