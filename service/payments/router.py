@@ -24,13 +24,16 @@ from service.payments.signing import SIGNATURE_HEADER
 router = APIRouter(tags=["payments"])
 
 
-def provider_dep(request: Request) -> PaymentProvider:
+def app_provider(state: Any) -> PaymentProvider:
     """One provider per app (it caches its index setup)."""
-    state = request.app.state
     provider = getattr(state, "payment_provider", None)
     if provider is None:
         provider = state.payment_provider = get_provider(state.settings)
     return provider
+
+
+async def provider_dep(request: Request) -> PaymentProvider:
+    return app_provider(request.app.state)
 
 
 ProviderDep = Annotated[PaymentProvider, Depends(provider_dep)]

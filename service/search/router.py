@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 import orjson
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import StringConstraints
 
 from indexers.definition import F, alias_name
 from service.core.config import Settings
+from service.core.deps import EsDep, SettingsDep
 from service.core.errors import invalid, problem_responses, unavailable
 from service.core.pagination import CursorParam, Limit, decode_cursor, encode_cursor
 from service.search import query as sq
@@ -20,22 +21,6 @@ from service.search.schemas import SearchResult, SuggestResult
 
 log = logging.getLogger(__name__)
 
-
-# Async twins of service.core.deps' EsDep/SettingsDep: sync dependencies run in the thread pool,
-# and two thread hops per search are a measurable share of the API's overhead over raw ES.
-async def _es(request: Request) -> AsyncElasticsearch:
-    es = request.app.state.es
-    if es is None:
-        raise unavailable("elasticsearch", "elasticsearch is not configured (ELASTICSEARCH_URL)")
-    return es
-
-
-async def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-EsDep = Annotated[AsyncElasticsearch, Depends(_es)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
 
 router = APIRouter(tags=["search"])
 

@@ -90,14 +90,9 @@ async def book_nights(
 
 
 def provider_of(app: FastAPI) -> BuiltinProvider:
-    from service.payments.router import provider_dep
+    from service.payments.router import app_provider
 
-    class _Req:  # provider_dep only needs request.app
-        pass
-
-    req = _Req()
-    req.app = app  # type: ignore[attr-defined]
-    provider = provider_dep(req)  # type: ignore[arg-type]
+    provider = app_provider(app.state)
     assert isinstance(provider, BuiltinProvider)
     return provider
 
