@@ -12,7 +12,7 @@ class IndexerConfig:
     prefix: str = ""
     source: str = "auto"  # auto | changestream | polling
     batch_size: int = 500
-    flush_interval_s: float = 0.5
+    flush_interval_s: float = 0.25
     poll_interval_s: float = 0.1
     poll_overlap_s: float = 3.0
     max_retries: int = 5

@@ -21,9 +21,15 @@ from indexers.sources import Change
 
 log = logging.getLogger(__name__)
 
-# ChangeStreamHistoryLost, InvalidResumeToken, ChangeStreamFatalError: the oplog no longer has
-# our position (or never had it). Only a rebuild makes the index whole again.
-HISTORY_LOST_CODES = {286, 260, 280}
+# The server's error codes that mean "the stored position is unusable"; only a rebuild makes the
+# index whole again. By code, never by message text: a message that merely mentions the resume
+# token (a shutdown interrupting a getMore, say) is a transient failure to retry, not a rebuild.
+HISTORY_LOST_CODES = {
+    286,  # ChangeStreamHistoryLost: the oplog was trimmed past our token
+    280,  # ChangeStreamFatalError: the stream cannot continue from the token
+    260,  # InvalidResumeToken: a token for another stream or collection
+    9,  # FailedToParse: an unreadable token
+}
 _INVALIDATING = {"invalidate", "drop", "dropDatabase", "rename"}
 IDLE_TOKEN_SAVE_S = 10.0
 
@@ -102,10 +108,8 @@ class ChangeStreamSource:
         try:
             return await self._stream.try_next()
         except OperationFailure as exc:
-            # Malformed or foreign tokens fail with assorted codes whose message names the
-            # resume token; all of them mean the same: our position is unusable.
-            if exc.code in HISTORY_LOST_CODES or "resume" in str(exc).lower():
-                raise HistoryLost(str(exc)) from exc
+            if exc.code in HISTORY_LOST_CODES:
+                raise HistoryLost(f"{exc} (code {exc.code})") from exc
             raise
 
     @property
@@ -124,6 +128,10 @@ class ChangeStreamSource:
                 continue
             self._caught_up = False
             changes.append(change_of(event))
+            # The deadline holds while events keep coming too: a steady trickle that never
+            # leaves the stream idle must not wait for a full batch (that was seconds of lag).
+            if time.monotonic() >= deadline:
+                break
         return changes
 
     async def commit(self, changes: list[Change]) -> None:

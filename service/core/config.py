@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     # Indexer (Mongo -> Elasticsearch). "auto": change streams on a replica set, else polling.
     indexer_source: Literal["auto", "changestream", "polling"] = "auto"
     indexer_batch_size: int = Field(default=500, ge=1, le=10_000)
-    indexer_flush_interval_s: float = Field(default=0.5, gt=0)
+    # How long a batch may wait for more changes: bounds write->searchable lag under a trickle.
+    indexer_flush_interval_s: float = Field(default=0.25, gt=0)
     indexer_poll_interval_s: float = Field(default=0.1, gt=0)
     # Concurrent writers may commit with an updated_at earlier than one already seen: re-read.
     indexer_poll_overlap_s: float = Field(default=3.0, ge=0)

@@ -1,10 +1,9 @@
-"""Change-stream source. Event mapping runs everywhere; the stream itself needs a real replica
-set (mongomock has no watch()): those tests are marked realmongo and need MONGODB_URL."""
+"""Change-stream source. Event mapping runs everywhere; the stream itself needs a server with
+change streams (mongomock has no watch()): those tests run on the wire server (or MONGODB_URL)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -20,7 +19,7 @@ from indexers import checkpoints
 from indexers.definition import alias_name
 from indexers.projection import HARD_DELETE_VERSION
 from indexers.runner import build_indexer, choose_source
-from indexers.sources.changestream import HistoryLost, change_of
+from indexers.sources.changestream import ChangeStreamSource, HistoryLost, change_of
 from service.app import create_app
 from service.core.config import Settings
 from service.listings.store import apply_write
@@ -54,15 +53,12 @@ async def test_auto_source_is_polling_on_the_embedded_store(
     assert await choose_source(forced, app.state.mongo_db) == "changestream"
 
 
-MONGODB_URL = os.environ.get("MONGODB_URL")
-
-
 @pytest.fixture
-async def real_app(redis_server, es_url: str) -> AsyncIterator[FastAPI]:
+async def real_app(redis_server, es_url: str, mongo_url: str) -> AsyncIterator[FastAPI]:
     settings = make_settings(
         redis_server.url,
         es_url,
-        mongodb_url=MONGODB_URL,
+        mongodb_url=mongo_url,
         mongodb_database=f"t_{uuid.uuid4().hex[:10]}",
     )
     app = create_app(settings)
@@ -86,7 +82,6 @@ async def _until_in_sync(es: AsyncElasticsearch, prefix: str, timeout_s: float =
 
 
 @pytest.mark.realmongo
-@pytest.mark.skipif(not MONGODB_URL, reason="needs MONGODB_URL (a replica set)")
 async def test_change_stream_indexes_checkpoints_and_resumes(real_app: FastAPI) -> None:
     settings: Settings = real_app.state.settings
     prefix = settings.elasticsearch_index_prefix
@@ -119,7 +114,6 @@ async def test_change_stream_indexes_checkpoints_and_resumes(real_app: FastAPI) 
 
 
 @pytest.mark.realmongo
-@pytest.mark.skipif(not MONGODB_URL, reason="needs MONGODB_URL (a replica set)")
 async def test_lost_history_triggers_a_rebuild(real_app: FastAPI) -> None:
     settings: Settings = real_app.state.settings
     prefix = settings.elasticsearch_index_prefix
@@ -135,11 +129,24 @@ async def test_lost_history_triggers_a_rebuild(real_app: FastAPI) -> None:
             }
         )
         indexer = await build_indexer(es, settings, real_app.state.mongo_db)
+        # The point is the change stream's own recovery: polling would pass without one.
+        assert isinstance(indexer.source, ChangeStreamSource)
+        rebuilds = 0
+        rebuild_after_loss = indexer.on_history_lost
+        assert rebuild_after_loss is not None
+
+        async def counted() -> None:
+            nonlocal rebuilds
+            rebuilds += 1
+            await rebuild_after_loss()
+
+        indexer.on_history_lost = counted
         task = asyncio.create_task(indexer.run())
         await _until_in_sync(es, prefix)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        assert rebuilds == 1
     finally:
         await es.close()
 
@@ -147,18 +154,19 @@ async def test_lost_history_triggers_a_rebuild(real_app: FastAPI) -> None:
 @pytest.mark.parametrize(
     ("code", "message", "lost"),
     [
-        (286, "Resume of change stream was not possible", True),
-        (260, "Invalid resume token", True),
-        (50811, "KeyString format error in resume token", True),
+        (286, "Resume of change stream was not possible", True),  # ChangeStreamHistoryLost
+        (280, "cannot resume stream", True),  # ChangeStreamFatalError
+        (260, "Invalid resume token", True),  # InvalidResumeToken
+        (9, "KeyString format error in resume token", True),  # FailedToParse: unreadable token
         (13, "not authorized on marketplace", False),
+        # The message names the resume token, but the code says something else: not ours.
+        (11600, "interrupted at shutdown while reading the resume token", False),
     ],
 )
 async def test_only_position_errors_count_as_history_lost(
     code: int, message: str, lost: bool
 ) -> None:
     from pymongo.errors import OperationFailure
-
-    from indexers.sources.changestream import ChangeStreamSource
 
     class Failing:  # the server's answer to a getMore on the stream
         async def try_next(self) -> None:
@@ -169,3 +177,32 @@ async def test_only_position_errors_count_as_history_lost(
     expected = HistoryLost if lost else OperationFailure
     with pytest.raises(expected):
         await source.next_changes(10, 0)
+
+
+async def test_a_steady_trickle_is_flushed_at_the_deadline_not_at_a_full_batch(
+    app: FastAPI,
+) -> None:
+    """Events that never stop coming must still be handed over when the batch window closes.
+
+    The stream below always has the next event ready 5 ms later, so the source is never idle;
+    a deadline checked only on idle would gather the full 500 (2.5 s of waiting)."""
+    from indexers.sources.changestream import ChangeStreamSource
+
+    listing = make_listing(title="trickle")
+    listing.id = ObjectId()
+    raw = listing.model_dump(by_alias=True)
+
+    class Trickle:
+        resume_token = None
+
+        async def try_next(self) -> dict[str, object]:
+            await asyncio.sleep(0.005)
+            event = {"_id": {"_data": "8200"}, "operationType": "update", "fullDocument": raw}
+            event["clusterTime"] = Timestamp(1_900_000_000, 1)
+            return event
+
+    source = ChangeStreamSource("listings:changestream")
+    source._stream = Trickle()
+    changes = await source.next_changes(500, 0.05)
+    assert 1 <= len(changes) < 500
+    assert not source.caught_up
