@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from typing import Annotated
 
 import typer
@@ -33,9 +34,16 @@ def serve(
     """Run the API. With no ELASTICSEARCH_URL, a local Elasticsearch node is started too."""
     from service.core.config import get_settings
     from service.core.logging import configure_logging
+    from service.embedded.children import WORKER_PDEATHSIG
 
     settings = get_settings()
     configure_logging(settings)  # JSON lines unless LOG_JSON=false
+    if workers > 1 and settings.embedded_mongo:
+        raise typer.BadParameter("the embedded store lives in one process: use --workers 1")
+    # uvicorn restores the previous SIGTERM handler and re-raises the signal once it has shut
+    # down; with the default handler that kills us before the ExitStack below stops the local
+    # Elasticsearch node. A handler that raises SystemExit lets the stack unwind instead.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with contextlib.ExitStack() as stack:
         if not settings.elasticsearch_url:
             from service.embedded.elasticsearch_node import LocalNode
@@ -45,8 +53,8 @@ def serve(
             os.environ["ELASTICSEARCH_URL"] = node.url
             get_settings.cache_clear()
             typer.echo(f"Elasticsearch at {node.url}", err=True)
-        if workers > 1 and get_settings().embedded_mongo:
-            raise typer.BadParameter("the embedded store lives in one process: use --workers 1")
+        if workers > 1:
+            os.environ[WORKER_PDEATHSIG] = "1"  # workers die with this supervisor
         uvicorn.run(
             "service.main:app",
             host=host,
@@ -55,3 +63,7 @@ def serve(
             proxy_headers=True,
             log_config=None,
         )
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)

@@ -27,6 +27,8 @@ import zipfile
 from pathlib import Path
 from types import TracebackType
 
+from service.embedded.children import spawn
+
 log = logging.getLogger(__name__)
 
 ES_VERSION = os.environ.get("MARKETPLACE_ES_VERSION", "9.5.0")
@@ -168,9 +170,14 @@ def _chown_tree(path: Path, user: str) -> None:
 class LocalNode:
     """One single-node cluster on 127.0.0.1, security off; `with LocalNode() as node: node.url`."""
 
-    def __init__(self, heap: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, heap: str | None = None, port: int | None = None, data_dir: Path | None = None
+    ) -> None:
         self.heap = heap or os.environ.get("MARKETPLACE_ES_HEAP", "1g")
         self.port = port or _free_port()
+        # Default: the data lives in the throwaway work dir. Given, it is kept across restarts
+        # (`scripts/dev stack`); its parents must be traversable by the node's user.
+        self.data_dir = data_dir
         self.process: subprocess.Popen[bytes] | None = None
         self.workdir: Path | None = None
 
@@ -186,11 +193,17 @@ class LocalNode:
         shutil.copytree(home / "config", conf)
         for sub in ("data", "logs", "tmp"):
             (self.workdir / sub).mkdir()
+        data = self.workdir / "data"
+        if self.data_dir is not None:
+            data = self.data_dir
+            data.mkdir(parents=True, exist_ok=True)
         as_root = os.geteuid() == 0
         if as_root:
             _ensure_user()
             _chown_tree(self.workdir, ES_USER)
             os.chmod(self.workdir, 0o755)
+            if self.data_dir is not None:
+                _chown_tree(data, ES_USER)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "ES_JAVA_HOME": str(java_home),
@@ -212,7 +225,7 @@ class LocalNode:
             "-E",
             f"transport.port={_free_port()}",
             "-E",
-            f"path.data={self.workdir / 'data'}",
+            f"path.data={data}",
             "-E",
             f"path.logs={self.workdir / 'logs'}",
             # Small disks must not flip the node read-only in the middle of a test run.
@@ -222,7 +235,8 @@ class LocalNode:
             "cluster.name=marketplace-local",
         ]
         log_file = open(self.workdir / "stdout.log", "wb")  # noqa: SIM115 - lives with the node
-        self.process = subprocess.Popen(
+        # Dies with us even when we are SIGKILLed; the server JVM exits when its launcher does.
+        self.process = spawn(
             args,
             env=env,
             cwd=self.workdir,
