@@ -1,5 +1,11 @@
-"""Shared fixtures: real Redis and real Elasticsearch started once per session; a fresh app
-(with a fresh in-process MongoDB) per test."""
+"""Shared fixtures: real Redis, real Elasticsearch and the MongoDB wire-protocol server started
+once per session; a fresh app with a fresh database per test.
+
+Two store tiers: "embedded" (mongomock in process, fast, the default) and "server" (a real wire
+server with change streams and transactions; `MONGODB_URL` points it at a real replica set
+instead). A module or test marked `@pytest.mark.stores` runs on both; server-tier items carry
+the `realmongo` marker, and a CI run in which any of them is skipped fails (see
+`pytest_sessionfinish`)."""
 
 from __future__ import annotations
 
@@ -17,10 +23,53 @@ from asgi_lifespan import LifespanManager
 from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
 
+from documents import ALL_DOCUMENTS
+from migrations.indexes import collection_name, declared_indexes
 from service.app import create_app
 from service.core.config import Settings
 from service.embedded.elasticsearch_node import LocalNode
-from tests.services import RedisServer
+from tests.services import RedisServer, WireMongoServer
+
+STORES = ("embedded", "server")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`@pytest.mark.stores` (or `stores("server")`) parametrises the `store` fixture."""
+    if "store" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("stores")
+    if marker is None:
+        return
+    kinds = marker.args or STORES
+    metafunc.parametrize(
+        "store",
+        [
+            pytest.param(k, marks=[pytest.mark.realmongo] if k == "server" else [], id=k)
+            for k in kinds
+        ],
+        indirect=True,
+    )
+
+
+_server_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "realmongo" in report.keywords:
+        _server_skips.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """CI must run the server tier: a skipped one means it silently ran embedded-only."""
+    if os.environ.get("MARKETPLACE_REQUIRE_SERVER_TESTS") and _server_skips:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"FAILED: {len(_server_skips)} server-tier (realmongo) tests were skipped, "
+                f"e.g. {_server_skips[0]}",
+                red=True,
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +89,33 @@ def es_node() -> Iterator[LocalNode]:
 @pytest.fixture(scope="session")
 def es_url(es_node: LocalNode) -> str:
     return es_node.url
+
+
+@pytest.fixture(scope="session")
+def mongo_url() -> Iterator[str]:
+    """The server tier's MongoDB: `MONGODB_URL` (a real replica set), else a fresh wire server."""
+    if url := os.environ.get("MONGODB_URL"):
+        yield url
+        return
+    server = WireMongoServer().start()
+    yield server.url
+    server.cleanup()
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "embedded")
+
+
+@pytest.fixture
+def store_settings(request: pytest.FixtureRequest, store: str) -> dict[str, Any]:
+    """Settings overrides that select the tier: nothing (mongomock), or a fresh database."""
+    if store == "embedded":
+        return {}
+    return {
+        "mongodb_url": request.getfixturevalue("mongo_url"),
+        "mongodb_database": f"t_{uuid.uuid4().hex[:12]}",
+    }
 
 
 def make_settings(redis_url: str, es_url: str | None, **overrides: Any) -> Settings:
@@ -62,17 +138,29 @@ def make_settings(redis_url: str, es_url: str | None, **overrides: Any) -> Setti
 
 
 @pytest.fixture
-def settings(redis_server: RedisServer, es_url: str) -> Settings:
+def settings(redis_server: RedisServer, es_url: str, store_settings: dict[str, Any]) -> Settings:
     redis.Redis.from_url(redis_server.url).flushall()
-    return make_settings(redis_server.url, es_url)
+    return make_settings(redis_server.url, es_url, **store_settings)
 
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with LifespanManager(application, startup_timeout=60, shutdown_timeout=60):
+        if not settings.embedded_mongo:
+            await create_declared_indexes(application.state.mongo_db)
         yield application
+        if not settings.embedded_mongo:
+            await application.state.mongo_client.drop_database(settings.mongodb_database)
     await _drop_test_indices(settings)
+
+
+async def create_declared_indexes(db: Any) -> None:
+    """What `marketplace migrate up` creates on a real server (the embedded boot does it too)."""
+    for document in ALL_DOCUMENTS:
+        models = declared_indexes(document)
+        if models:
+            await db[collection_name(document)].create_indexes(models)
 
 
 async def _drop_test_indices(settings: Settings) -> None:

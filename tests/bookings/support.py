@@ -36,10 +36,14 @@ _pooled = pooled
 
 
 @pytest.fixture
-def settings(redis_server: RedisServer) -> Settings:
+def settings(redis_server: RedisServer, store_settings: dict[str, Any]) -> Settings:
     redis.Redis.from_url(redis_server.url).flushall()
     return make_settings(
-        _pooled(redis_server.url), None, rate_limit_enabled=False, run_booking_sweeper=False
+        _pooled(redis_server.url),
+        None,
+        rate_limit_enabled=False,
+        run_booking_sweeper=False,
+        **store_settings,
     )
 
 

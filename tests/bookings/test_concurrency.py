@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.bookings.support import (
     assert_availability_matches_bookings,
@@ -20,6 +21,9 @@ from tests.bookings.support import (
     publish,
 )
 from tests.conftest import Account, MakeUser
+
+# The races prove most on a real server: mongomock applies each operation under the GIL.
+pytestmark = pytest.mark.stores  # embedded and server tiers
 
 N = 200
 

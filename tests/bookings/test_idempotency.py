@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from documents import Booking, IdempotencyRecord, Payment
@@ -13,6 +14,8 @@ from documents.values import utcnow
 from service.core.idempotency import request_hash
 from tests.bookings.support import book_nights, future_day, iso, listing_doc, publish
 from tests.conftest import Account, MakeUser
+
+pytestmark = pytest.mark.stores  # embedded and server tiers
 
 
 def _body(lid: str, start: int = 30, n: int = 2) -> dict[str, object]:

@@ -168,6 +168,7 @@ async def test_complete_only_after_end(
     assert r.status_code == 200 and r.json()["status"] == "completed"
 
 
+@pytest.mark.stores
 async def test_racing_actors_exactly_one_wins(
     client: httpx.AsyncClient, host: Account, guest: Account
 ) -> None:

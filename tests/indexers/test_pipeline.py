@@ -23,6 +23,8 @@ from service.core.config import Settings
 from service.listings.store import apply_write
 from tests.indexers.helpers import index_state, insert, make_listing, mongo_state, oid
 
+pytestmark = pytest.mark.stores  # embedded and server tiers
+
 
 async def test_projection_busy_periods_nights_hours_items(app) -> None:
     d0 = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=10)

@@ -26,6 +26,8 @@ from service.listings.store import apply_write
 from tests.conftest import _drop_test_indices
 from tests.indexers.helpers import index_state, insert, make_listing, mongo_state, oid
 
+pytestmark = pytest.mark.stores  # embedded and server tiers
+
 
 class Crash(BaseException):
     """Stands in for SIGKILL: not an Exception, so nothing in the indexer catches it."""

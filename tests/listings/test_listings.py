@@ -11,6 +11,8 @@ import pytest
 from documents import Listing
 from tests.conftest import Account, MakeUser
 
+pytestmark = pytest.mark.stores  # embedded and server tiers
+
 Body = Callable[..., dict[str, Any]]
 
 

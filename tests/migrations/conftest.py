@@ -1,8 +1,8 @@
-"""A fresh, empty database per test: mongomock always, real MongoDB when MONGODB_URL is set."""
+"""A fresh, empty database per test, on both store tiers: mongomock and the wire server (or the
+real replica set of MONGODB_URL)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -15,7 +15,7 @@ from migrations import MigrationContext
 
 
 @pytest.fixture(
-    params=["mongomock", pytest.param("realmongo", marks=pytest.mark.realmongo)],
+    params=["mongomock", pytest.param("server", marks=pytest.mark.realmongo)],
 )
 async def ctx(request: pytest.FixtureRequest, es_url: str) -> AsyncIterator[MigrationContext]:
     name = f"migrations_{uuid.uuid4().hex[:10]}"
@@ -23,9 +23,7 @@ async def ctx(request: pytest.FixtureRequest, es_url: str) -> AsyncIterator[Migr
     if request.param == "mongomock":
         client = AsyncMongoMockClient(tz_aware=True)
     else:
-        url = os.environ.get("MONGODB_URL")
-        if not url:
-            pytest.skip("needs MONGODB_URL pointing at a real MongoDB")
+        url = request.getfixturevalue("mongo_url")
         client = AsyncIOMotorClient(url, tz_aware=True, serverSelectionTimeoutMS=3000)
     es = AsyncElasticsearch(es_url)
     try:

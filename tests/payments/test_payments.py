@@ -4,9 +4,12 @@ the double-entry ledger through capture / refund per policy / settlement / payou
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import orjson
@@ -18,6 +21,7 @@ from typer.testing import CliRunner
 from documents import AuditEvent, Booking, EntryKind, LedgerEntry, Payment, Payout
 from service.bookings.pricing import split
 from service.cli import app as cli_app
+from service.core.config import Settings
 from service.payments import cli as payments_cli
 from service.payments import ledger
 from service.payments.reconcile import reconcile
@@ -31,6 +35,8 @@ from tests.bookings.support import (
     publish,
 )
 from tests.conftest import Account
+
+pytestmark = pytest.mark.stores  # embedded and server tiers
 
 
 async def _instant(client: httpx.AsyncClient, host: Account, **rules: object) -> str:
@@ -296,23 +302,41 @@ async def test_cli_reconcile_exit_codes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`marketplace ledger reconcile` on the app's store: 0 when clean, 1 and the lines when not.
-    (Run in a thread: the command drives its own event loop with asyncio.run.)"""
+    Embedded: in a thread on the app's own mongomock client (the command drives its own event
+    loop with asyncio.run). Server: the real command, as a process, against the same database."""
+    settings: Settings = app.state.settings
     lid = await _instant(client, host)
     await pay(client, app, guest, (await book_nights(client, guest, lid))["id"])
     monkeypatch.setattr(payments_cli, "make_client", lambda _settings: app.state.mongo_client)
-    monkeypatch.setattr(payments_cli, "get_settings", lambda: app.state.settings)
-    runner = CliRunner()
-    clean = await asyncio.to_thread(runner.invoke, cli_app, ["ledger", "reconcile"])
-    assert clean.exit_code == 0, clean.output
-    assert "no discrepancies" in clean.output
+    monkeypatch.setattr(payments_cli, "get_settings", lambda: settings)
+
+    async def reconcile_cmd() -> tuple[int, str]:
+        if settings.embedded_mongo:
+            result = await asyncio.to_thread(CliRunner().invoke, cli_app, ["ledger", "reconcile"])
+            return result.exit_code, result.output
+        env = {
+            **os.environ,
+            "MONGODB_URL": str(settings.mongodb_url),
+            "MONGODB_DATABASE": settings.mongodb_database,
+        }
+        proc = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).with_name("marketplace")), "ledger", "reconcile",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await proc.communicate()
+        return int(proc.returncode or 0), out.decode()
+
+    code, output = await reconcile_cmd()
+    assert code == 0, output
+    assert "no discrepancies" in output
 
     await LedgerEntry(
         txn_id="bad-txn", leg=0, account=ledger.CLEARING, amount=5, currency="EUR",
         kind=EntryKind.capture,
     ).insert()  # fmt: skip
-    dirty = await asyncio.to_thread(runner.invoke, cli_app, ["ledger", "reconcile"])
-    assert dirty.exit_code == 1
-    assert "unbalanced transaction bad-txn" in dirty.output
+    code, output = await reconcile_cmd()
+    assert code == 1, output
+    assert "unbalanced transaction bad-txn" in output
 
 
 async def test_unknown_event_types_are_acknowledged(

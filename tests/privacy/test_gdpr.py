@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from bson import ObjectId
 from elasticsearch import AsyncElasticsearch
 
@@ -29,6 +30,8 @@ from indexers.runner import Indexer
 from service import audit
 from service.core.config import Settings
 from tests.conftest import Account, MakeUser, listing_body
+
+pytestmark = pytest.mark.stores  # embedded and server tiers
 
 
 def _night(days: int) -> str:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import redis
 
@@ -13,10 +15,16 @@ __all__ = ["clock", "settings"]
 
 
 @pytest.fixture
-def settings(request: pytest.FixtureRequest, redis_server: RedisServer) -> Settings:
+def settings(
+    request: pytest.FixtureRequest, redis_server: RedisServer, store_settings: dict[str, Any]
+) -> Settings:
     """Without Elasticsearch, except for tests that ask for `es_url` (they index for real)."""
     redis.Redis.from_url(redis_server.url).flushall()
     es_url = request.getfixturevalue("es_url") if "es_url" in request.fixturenames else None
     return make_settings(
-        _pooled(redis_server.url), es_url, rate_limit_enabled=False, run_booking_sweeper=False
+        _pooled(redis_server.url),
+        es_url,
+        rate_limit_enabled=False,
+        run_booking_sweeper=False,
+        **store_settings,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -236,11 +235,9 @@ def test_cli(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.realmongo
-async def test_real_mongodb_stores_the_same_documents(seeder: Seeder) -> None:
-    """The insert_many path (real MongoDB) and the embedded fast path store identical data."""
-    url = os.environ.get("MONGODB_URL")
-    if not url:
-        pytest.skip("needs MONGODB_URL pointing at a real MongoDB")
+async def test_real_mongodb_stores_the_same_documents(seeder: Seeder, mongo_url: str) -> None:
+    """The insert_many path (a server) and the embedded fast path store identical data."""
+    url = mongo_url
     embedded, _ = await seeder(listings=400, users=40)
     expected = await dump(embedded)
     client = AsyncIOMotorClient(url, tz_aware=True, serverSelectionTimeoutMS=3000)
