@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from documents import BookingStatus
-from service.bookings import access, service
-from service.bookings.cursors import decode_after, encode_after
+from service import parties
+from service.bookings import service
 from service.bookings.schemas import BookingIn, BookingOut
 from service.core.deps import CurrentUser, GuestUser, SettingsDep, parse_object_id
 from service.core.errors import problem_responses
 from service.core.idempotency import IdempotencyKey, idempotent
-from service.core.pagination import CursorParam, Limit, Page
+from service.core.pagination import CursorParam, Limit, Page, decode_after, next_page
 from service.payments.router import ProviderDep
 
 router = APIRouter(tags=["bookings"])
@@ -57,10 +57,7 @@ async def list_bookings(
 ) -> Page[BookingOut]:
     secret = settings.cursor_secret.get_secret_value()
     rows = await service.list_for(user, as_, status_, limit, decode_after(secret, cursor))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_after(secret, rows[-1].created_at, rows[-1].id)
+    rows, next_cursor = next_page(secret, rows, limit)
     return Page[BookingOut](items=[BookingOut.of(b) for b in rows], next_cursor=next_cursor)
 
 
@@ -68,7 +65,7 @@ async def list_bookings(
     "/v1/bookings/{booking_id}", response_model=BookingOut, responses=problem_responses(401, 404)
 )
 async def get_booking(booking_id: str, user: CurrentUser) -> BookingOut:
-    return BookingOut.of(await access.visible(parse_object_id(booking_id, "booking"), user))
+    return BookingOut.of(await parties.visible(parse_object_id(booking_id, "booking"), user))
 
 
 @router.post(

@@ -26,16 +26,16 @@ from pymongo import ReturnDocument
 
 from documents import Booking, BookingStatus, Listing, ListingStatus, Unit, User
 from documents.values import Money, as_utc, midnight, utcnow
+from service import parties
 from service.availability import claims
-from service.bookings import access
-from service.bookings.cursors import before
-from service.bookings.pricing import breakdown, refund_percent, split
 from service.bookings.schemas import BookingIn
 from service.core.config import Settings
 from service.core.errors import ProblemError, conflict, forbidden, invalid, not_found
+from service.core.pagination import before
 from service.listings.store import get_live
 from service.payments.provider import PaymentProvider
 from service.payments.service import settle_money
+from service.pricing import breakdown, refund_percent, split
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ async def _move(
 
 
 async def _illegal(booking_id: Any, action: str) -> ProblemError:
-    current = await access.load(booking_id)
+    current = await parties.load(booking_id)
     state = current.status.value if current else "missing"
     return conflict(f"cannot {action} a {state} booking", current_status=state)
 
@@ -230,7 +230,7 @@ async def _expire_if_due(provider: PaymentProvider, booking: Booking, now: datet
 
 
 async def accept(provider: PaymentProvider, user: User, booking_id: ObjectId) -> Booking:
-    booking = await access.as_host(booking_id, user)
+    booking = await parties.as_host(booking_id, user)
     if await _expire_if_due(provider, booking, utcnow()):
         raise conflict("the request expired before it was accepted", current_status="expired")
     moved = await _move(booking, {BookingStatus.requested}, BookingStatus.accepted, expires_at=None)
@@ -240,7 +240,7 @@ async def accept(provider: PaymentProvider, user: User, booking_id: ObjectId) ->
 
 
 async def decline(provider: PaymentProvider, user: User, booking_id: ObjectId) -> Booking:
-    booking = await access.as_host(booking_id, user)
+    booking = await parties.as_host(booking_id, user)
     if await _expire_if_due(provider, booking, utcnow()):
         raise conflict("the request already expired", current_status="expired")
     moved = await _move(booking, {BookingStatus.requested}, BookingStatus.declined)
@@ -252,7 +252,7 @@ async def decline(provider: PaymentProvider, user: User, booking_id: ObjectId) -
 
 async def cancel(provider: PaymentProvider, user: User, booking_id: ObjectId) -> Booking:
     """Either party cancels an accepted booking; the refund share is frozen on the booking."""
-    booking = await access.visible(booking_id, user)
+    booking = await parties.visible(booking_id, user)
     now = utcnow()
     by_host = booking.host_id == str(user.id)
     start = as_utc(booking.start) if booking.start else None
@@ -273,7 +273,7 @@ async def cancel(provider: PaymentProvider, user: User, booking_id: ObjectId) ->
 
 
 async def complete(provider: PaymentProvider, user: User, booking_id: ObjectId) -> Booking:
-    booking = await access.as_host(booking_id, user)
+    booking = await parties.as_host(booking_id, user)
     if (
         booking.status == BookingStatus.accepted
         and booking.end is not None
@@ -300,11 +300,11 @@ async def list_for(
     field = "guest_id" if role == "guest" else "host_id"
     query: dict[str, Any] = {field: str(user.id), **before("created_at", after)}
     if status is not None:
-        if status in access.HIDDEN:
+        if status in parties.HIDDEN:
             return []
         query["status"] = status.value
     else:
-        query["status"] = {"$nin": [s.value for s in access.HIDDEN]}
+        query["status"] = {"$nin": [s.value for s in parties.HIDDEN]}
     cursor = (
         Booking.get_motor_collection()
         .find(query)

@@ -10,10 +10,9 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from documents import Conversation, Message
 from documents.values import StrictModel
-from service.bookings.cursors import decode_after, encode_after
 from service.core.deps import CurrentUser, SettingsDep, parse_object_id
 from service.core.errors import problem_responses
-from service.core.pagination import CursorParam, Limit, Page
+from service.core.pagination import CursorParam, Limit, Page, decode_after, next_page
 from service.messaging import service
 
 router = APIRouter(tags=["messages"])
@@ -99,10 +98,7 @@ async def list_conversations(
     """Newest activity first; `unread_total` counts the caller's unread messages on this page."""
     secret = settings.cursor_secret.get_secret_value()
     rows = await service.conversations(user, limit, decode_after(secret, cursor))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_after(secret, rows[-1].last_message_at, rows[-1].id)
+    rows, next_cursor = next_page(secret, rows, limit, "last_message_at")
     items = [ConversationOut.of(c, str(user.id)) for c in rows]
     return ConversationPage(
         items=items, next_cursor=next_cursor, unread_total=sum(i.unread_count for i in items)
@@ -136,8 +132,5 @@ async def list_messages(
     oid = parse_object_id(conversation_id, "conversation")
     secret = settings.cursor_secret.get_secret_value()
     rows = await service.messages(user, oid, limit, decode_after(secret, cursor))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_after(secret, rows[-1].created_at, rows[-1].id)
+    rows, next_cursor = next_page(secret, rows, limit)
     return Page[MessageOut](items=[MessageOut.of(m) for m in rows], next_cursor=next_cursor)

@@ -16,9 +16,9 @@ from pymongo.errors import DuplicateKeyError
 
 from documents import Conversation, ListingStatus, Message, User
 from documents.values import utcnow
-from service.bookings import access
-from service.bookings.cursors import before
+from service import parties
 from service.core.errors import invalid, not_found
+from service.core.pagination import before
 from service.listings.store import get_live
 
 
@@ -37,7 +37,7 @@ async def start(user: User, listing_id: str, text: str, booking_id: str | None) 
     if booking_id is not None:
         if not ObjectId.is_valid(booking_id):
             raise invalid("booking_id", "not a booking id")
-        booking = await access.visible(ObjectId(booking_id), user)
+        booking = await parties.visible(ObjectId(booking_id), user)
         if booking.listing_id != listing_id:
             raise invalid("booking_id", "belongs to another listing")
         guest_id = booking.guest_id

@@ -11,12 +11,11 @@ from pydantic import BaseModel
 
 from documents import PaymentStatus, PayoutStatus
 from documents.values import Money
-from service.bookings import access
-from service.bookings.cursors import decode_after, encode_after
+from service import parties
 from service.core.deps import GuestUser, HostUser, SettingsDep, parse_object_id
 from service.core.errors import problem_responses
 from service.core.idempotency import IdempotencyKey, idempotent
-from service.core.pagination import CursorParam, Limit
+from service.core.pagination import CursorParam, Limit, decode_after, next_page
 from service.payments import service
 from service.payments.provider import PaymentProvider, get_provider
 from service.payments.signing import SIGNATURE_HEADER
@@ -89,7 +88,7 @@ async def create_payment(
     oid = parse_object_id(booking_id, "booking")
 
     async def run() -> tuple[int, PaymentOut]:
-        booking = await access.as_guest(oid, user)
+        booking = await parties.as_guest(oid, user)
         payment, intent = await service.create_payment(provider, booking)
         return 201, PaymentOut(
             id=str(payment.id),
@@ -143,13 +142,8 @@ async def list_payouts(
     user: HostUser, settings: SettingsDep, limit: Limit = 20, cursor: CursorParam = None
 ) -> PayoutPage:
     secret = settings.cursor_secret.get_secret_value()
-    after = decode_after(secret, cursor)
-    rows, totals = await service.payouts_page(str(user.id), limit, after)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_after(secret, last.created_at, last.id)
+    rows, totals = await service.payouts_page(str(user.id), limit, decode_after(secret, cursor))
+    rows, next_cursor = next_page(secret, rows, limit)
     return PayoutPage(
         items=[
             PayoutOut(

@@ -27,14 +27,13 @@ from documents import (
     ProviderEvent,
 )
 from documents.values import Money, utcnow
-from service import audit
-from service.bookings import access
-from service.bookings.cursors import before
-from service.bookings.pricing import money_split
+from service import audit, parties
 from service.core.errors import ProblemError, conflict
+from service.core.pagination import before
 from service.payments import ledger
 from service.payments.provider import Intent, IntentStatus, PaymentProvider
 from service.payments.signing import SIGNATURE_HEADER, SignatureError, verify
+from service.pricing import money_split
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +136,7 @@ async def _apply(provider: PaymentProvider, kind: str, obj: dict[str, Any]) -> N
         return
     if kind == "payment_intent.succeeded" and intent.status == IntentStatus.succeeded:
         await capture(payment, intent.amount_received)
-        booking = await access.load(ObjectId(payment.booking_id))
+        booking = await parties.load(ObjectId(payment.booking_id))
         if booking is not None:
             await settle_money(provider, booking)
     elif kind == "payment_intent.payment_failed" and intent.status == IntentStatus.failed:
@@ -148,7 +147,7 @@ async def _apply(provider: PaymentProvider, kind: str, obj: dict[str, Any]) -> N
 
 
 async def capture(payment: Payment, received: int) -> None:
-    booking = await access.load(ObjectId(payment.booking_id))
+    booking = await parties.load(ObjectId(payment.booking_id))
     await ledger.post(
         f"capture:{payment.id}",
         EntryKind.capture,

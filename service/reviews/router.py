@@ -10,10 +10,9 @@ from pydantic import BaseModel, Field
 
 from documents import Review
 from documents.values import LongText, StrictModel
-from service.bookings.cursors import decode_after, encode_after
 from service.core.deps import CurrentUser, OptionalUser, SettingsDep, parse_object_id
 from service.core.errors import problem_responses
-from service.core.pagination import CursorParam, Limit, Page
+from service.core.pagination import CursorParam, Limit, Page, decode_after, next_page
 from service.listings import service as listings
 from service.reviews import service
 
@@ -73,8 +72,5 @@ async def list_reviews(
     listing = await listings.get_visible(parse_object_id(listing_id, "listing"), user)
     secret = settings.cursor_secret.get_secret_value()
     rows = await service.page(str(listing.id), limit, decode_after(secret, cursor))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_after(secret, rows[-1].created_at, rows[-1].id)
+    rows, next_cursor = next_page(secret, rows, limit)
     return Page[ReviewOut](items=[ReviewOut.of(r) for r in rows], next_cursor=next_cursor)

@@ -18,16 +18,16 @@ from pymongo.errors import DuplicateKeyError
 
 from documents import BookingStatus, Review, User
 from documents.values import utcnow
-from service.bookings import access
-from service.bookings.cursors import before
+from service import parties
 from service.core.errors import conflict, forbidden
+from service.core.pagination import before
 from service.listings.store import apply_write, get_live
 
 REPAIR_GRACE = timedelta(minutes=5)
 
 
 async def create(user: User, booking_id: ObjectId, rating: int, text: str) -> Review:
-    booking = await access.visible(booking_id, user)
+    booking = await parties.visible(booking_id, user)
     if booking.guest_id != str(user.id):
         raise forbidden("only the guest of this booking may review it")
     if booking.status != BookingStatus.completed:
