@@ -15,7 +15,7 @@ from service.core.deps import CurrentUser, GuestUser, SettingsDep, parse_object_
 from service.core.errors import problem_responses
 from service.core.idempotency import IdempotencyKey, idempotent
 from service.core.pagination import CursorParam, Limit, Page, decode_after, next_page
-from service.payments.router import ProviderDep
+from service.payments.deps import ProviderDep
 
 router = APIRouter(tags=["bookings"])
 

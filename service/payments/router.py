@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -17,25 +17,10 @@ from service.core.errors import problem_responses
 from service.core.idempotency import IdempotencyKey, idempotent
 from service.core.pagination import CursorParam, Limit, decode_after, next_page
 from service.payments import service
-from service.payments.provider import PaymentProvider, get_provider
+from service.payments.deps import ProviderDep
 from service.payments.signing import SIGNATURE_HEADER
 
 router = APIRouter(tags=["payments"])
-
-
-def app_provider(state: Any) -> PaymentProvider:
-    """One provider per app (it caches its index setup)."""
-    provider = getattr(state, "payment_provider", None)
-    if provider is None:
-        provider = state.payment_provider = get_provider(state.settings)
-    return provider
-
-
-async def provider_dep(request: Request) -> PaymentProvider:
-    return app_provider(request.app.state)
-
-
-ProviderDep = Annotated[PaymentProvider, Depends(provider_dep)]
 
 
 class PaymentOut(BaseModel):
