@@ -12,7 +12,6 @@ from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
 
 from service.accounts.router import router as accounts_router
-from service.accounts.sessions import SessionStore
 from service.admin.router import router as admin_router
 from service.availability.router import router as availability_router
 from service.bookings.router import router as bookings_router
@@ -22,6 +21,7 @@ from service.core.errors import install_error_handlers
 from service.core.middleware import install_middleware
 from service.core.mongo import init_db, make_client
 from service.core.redis import make_redis
+from service.core.sessions import SessionStore
 from service.listings.router import router as listings_router
 from service.messaging.router import router as messaging_router
 from service.ops.router import router as ops_router
