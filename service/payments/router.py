@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
-from documents import PaymentStatus, PayoutStatus
-from documents.values import Money
 from service import parties
 from service.core.deps import GuestUser, HostUser, SettingsDep, parse_object_id
 from service.core.errors import problem_responses
@@ -18,47 +14,10 @@ from service.core.idempotency import IdempotencyKey, idempotent
 from service.core.pagination import CursorParam, Limit, decode_after, next_page
 from service.payments import service
 from service.payments.deps import ProviderDep
+from service.payments.schemas import PaymentOut, PayoutOut, PayoutPage, PayoutTotals, WebhookAck
 from service.payments.signing import SIGNATURE_HEADER
 
 router = APIRouter(tags=["payments"])
-
-
-class PaymentOut(BaseModel):
-    id: str
-    booking_id: str
-    provider: str
-    provider_intent_id: str
-    client_secret: str
-    amount: Money
-    status: PaymentStatus
-    refunded_amount: int
-    created_at: datetime
-
-
-class WebhookAck(BaseModel):
-    received: bool
-    duplicate: bool
-
-
-class PayoutOut(BaseModel):
-    id: str
-    booking_id: str
-    amount: Money
-    status: PayoutStatus
-    created_at: datetime
-    paid_at: datetime | None
-
-
-class PayoutTotals(BaseModel):
-    currency: str
-    paid: int
-    pending: int
-
-
-class PayoutPage(BaseModel):
-    items: list[PayoutOut]
-    totals: list[PayoutTotals]
-    next_cursor: str | None = None
 
 
 @router.post(
@@ -75,17 +34,7 @@ async def create_payment(
     async def run() -> tuple[int, PaymentOut]:
         booking = await parties.as_guest(oid, user)
         payment, intent = await service.create_payment(provider, booking)
-        return 201, PaymentOut(
-            id=str(payment.id),
-            booking_id=payment.booking_id,
-            provider=payment.provider,
-            provider_intent_id=payment.provider_intent_id,
-            client_secret=intent.client_secret,
-            amount=payment.amount,
-            status=payment.status,
-            refunded_amount=payment.refunded_amount,
-            created_at=payment.created_at,
-        )
+        return 201, PaymentOut.of(payment, intent)
 
     path = f"/v1/bookings/{booking_id}/payment"
     return await idempotent(
@@ -130,17 +79,7 @@ async def list_payouts(
     rows, totals = await service.payouts_page(str(user.id), limit, decode_after(secret, cursor))
     rows, next_cursor = next_page(secret, rows, limit)
     return PayoutPage(
-        items=[
-            PayoutOut(
-                id=str(p.id),
-                booking_id=p.booking_id,
-                amount=p.amount,
-                status=p.status,
-                created_at=p.created_at,
-                paid_at=p.paid_at,
-            )
-            for p in rows
-        ],
+        items=[PayoutOut.of(p) for p in rows],
         totals=[PayoutTotals(**t) for t in totals],
         next_cursor=next_cursor,
     )

@@ -2,48 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
-
 from fastapi import APIRouter, status
-from pydantic import BaseModel, Field
 
-from documents import Review
-from documents.values import LongText, StrictModel
 from service.core.deps import CurrentUser, OptionalUser, SettingsDep, parse_object_id
 from service.core.errors import problem_responses
 from service.core.pagination import CursorParam, Limit, Page, decode_after, next_page
 from service.listings import service as listings
 from service.reviews import service
+from service.reviews.schemas import ReviewIn, ReviewOut
 
 router = APIRouter(tags=["reviews"])
-
-
-class ReviewIn(StrictModel):
-    rating: Annotated[int, Field(ge=1, le=5)]
-    text: LongText = ""
-
-
-class ReviewOut(BaseModel):
-    id: str
-    booking_id: str
-    listing_id: str
-    guest_id: str
-    rating: int
-    text: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, r: Review) -> ReviewOut:
-        return cls(
-            id=str(r.id),
-            booking_id=r.booking_id,
-            listing_id=r.listing_id,
-            guest_id=r.guest_id,
-            rating=r.rating,
-            text=r.text,
-            created_at=r.created_at,
-        )
 
 
 @router.post(
