@@ -12,7 +12,6 @@ from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
 
 from service.accounts.router import router as accounts_router
-from service.admin.router import router as admin_router
 from service.availability.router import router as availability_router
 from service.bookings.router import router as bookings_router
 from service.bookings.service import sweep
@@ -28,6 +27,7 @@ from service.ops.router import router as ops_router
 from service.payments.deps import app_provider
 from service.payments.router import router as payments_router
 from service.privacy.router import router as privacy_router
+from service.reports.router import router as reports_router
 from service.reviews.router import router as reviews_router
 from service.reviews.service import repair_summaries
 from service.search.lifecycle import start_search
@@ -46,7 +46,7 @@ ROUTERS = [
     payments_router,
     reviews_router,
     messaging_router,
-    admin_router,
+    reports_router,
 ]
 
 
