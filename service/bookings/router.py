@@ -34,7 +34,7 @@ async def create_booking(
     """Claims the nights / hour seats / stock atomically; 409 when they are taken."""
 
     async def run() -> tuple[int, BookingOut]:
-        return 201, BookingOut.of(await service.create(settings, user, body))
+        return 201, BookingOut.of(await service.create(settings, user, body=body))
 
     return await idempotent(
         key=key,
@@ -56,7 +56,8 @@ async def list_bookings(
     cursor: CursorParam = None,
 ) -> Page[BookingOut]:
     secret = settings.cursor_secret.get_secret_value()
-    rows = await service.list_for(user, as_, status_, limit, decode_after(secret, cursor))
+    after = decode_after(secret, cursor)
+    rows = await service.list_for(user, role=as_, status=status_, limit=limit, after=after)
     rows, next_cursor = next_page(secret, rows, limit)
     return Page[BookingOut](items=[BookingOut.of(b) for b in rows], next_cursor=next_cursor)
 
@@ -73,7 +74,7 @@ async def get_booking(booking_id: str, user: CurrentUser) -> BookingOut:
 )
 async def accept_booking(booking_id: str, user: CurrentUser, provider: ProviderDep) -> BookingOut:
     oid = parse_object_id(booking_id, "booking")
-    return BookingOut.of(await service.accept(provider, user, oid))
+    return BookingOut.of(await service.accept(provider, user, booking_id=oid))
 
 
 @router.post(
@@ -81,7 +82,7 @@ async def accept_booking(booking_id: str, user: CurrentUser, provider: ProviderD
 )
 async def decline_booking(booking_id: str, user: CurrentUser, provider: ProviderDep) -> BookingOut:
     oid = parse_object_id(booking_id, "booking")
-    return BookingOut.of(await service.decline(provider, user, oid))
+    return BookingOut.of(await service.decline(provider, user, booking_id=oid))
 
 
 @router.post(
@@ -96,7 +97,7 @@ async def cancel_booking(
     oid = parse_object_id(booking_id, "booking")
 
     async def run() -> tuple[int, BookingOut]:
-        return 200, BookingOut.of(await service.cancel(provider, user, oid))
+        return 200, BookingOut.of(await service.cancel(provider, user, booking_id=oid))
 
     return await idempotent(
         key=key,
@@ -113,4 +114,4 @@ async def cancel_booking(
 )
 async def complete_booking(booking_id: str, user: CurrentUser, provider: ProviderDep) -> BookingOut:
     oid = parse_object_id(booking_id, "booking")
-    return BookingOut.of(await service.complete(provider, user, oid))
+    return BookingOut.of(await service.complete(provider, user, booking_id=oid))

@@ -128,7 +128,7 @@ def validate(listing: Listing, body: BookingIn, now: datetime) -> dict[str, Any]
 # --- creation -----------------------------------------------------------------------------------
 
 
-async def create(settings: Settings, user: User, body: BookingIn) -> Booking:
+async def create(settings: Settings, user: User, *, body: BookingIn) -> Booking:
     if not ObjectId.is_valid(body.listing_id):
         raise invalid("listing_id", "not a listing id")
     listing = await get_live(ObjectId(body.listing_id))
@@ -229,7 +229,7 @@ async def _expire_if_due(provider: PaymentProvider, booking: Booking, now: datet
     return True
 
 
-async def accept(provider: PaymentProvider, user: User, booking_id: ObjectId) -> Booking:
+async def accept(provider: PaymentProvider, user: User, *, booking_id: ObjectId) -> Booking:
     booking = await parties.as_host(booking_id, user)
     if await _expire_if_due(provider, booking, utcnow()):
         raise conflict("the request expired before it was accepted", current_status="expired")
@@ -239,7 +239,7 @@ async def accept(provider: PaymentProvider, user: User, booking_id: ObjectId) ->
     return moved
 
 
-async def decline(provider: PaymentProvider, user: User, booking_id: ObjectId) -> Booking:
+async def decline(provider: PaymentProvider, user: User, *, booking_id: ObjectId) -> Booking:
     booking = await parties.as_host(booking_id, user)
     if await _expire_if_due(provider, booking, utcnow()):
         raise conflict("the request already expired", current_status="expired")
@@ -250,7 +250,7 @@ async def decline(provider: PaymentProvider, user: User, booking_id: ObjectId) -
     return moved
 
 
-async def cancel(provider: PaymentProvider, user: User, booking_id: ObjectId) -> Booking:
+async def cancel(provider: PaymentProvider, user: User, *, booking_id: ObjectId) -> Booking:
     """Either party cancels an accepted booking; the refund share is frozen on the booking."""
     booking = await parties.visible(booking_id, user)
     now = utcnow()
@@ -272,7 +272,7 @@ async def cancel(provider: PaymentProvider, user: User, booking_id: ObjectId) ->
     return moved
 
 
-async def complete(provider: PaymentProvider, user: User, booking_id: ObjectId) -> Booking:
+async def complete(provider: PaymentProvider, user: User, *, booking_id: ObjectId) -> Booking:
     booking = await parties.as_host(booking_id, user)
     if (
         booking.status == BookingStatus.accepted
@@ -292,6 +292,7 @@ async def complete(provider: PaymentProvider, user: User, booking_id: ObjectId) 
 
 async def list_for(
     user: User,
+    *,
     role: str,
     status: BookingStatus | None,
     limit: int,

@@ -26,7 +26,9 @@ router = APIRouter(tags=["messages"])
     responses=problem_responses(401, 404, 422),
 )
 async def start_conversation(body: ConversationIn, user: CurrentUser) -> ConversationOut:
-    conversation = await service.start(user, body.listing_id, body.text, body.booking_id)
+    conversation = await service.start(
+        user, listing_id=body.listing_id, text=body.text, booking_id=body.booking_id
+    )
     return ConversationOut.of(conversation, str(user.id))
 
 
@@ -38,7 +40,7 @@ async def list_conversations(
 ) -> ConversationPage:
     """Newest activity first; `unread_total` counts the caller's unread messages on this page."""
     secret = settings.cursor_secret.get_secret_value()
-    rows = await service.conversations(user, limit, decode_after(secret, cursor))
+    rows = await service.conversations(user, limit=limit, after=decode_after(secret, cursor))
     rows, next_cursor = next_page(secret, rows, limit, "last_message_at")
     items = [ConversationOut.of(c, str(user.id)) for c in rows]
     return ConversationPage(
@@ -54,7 +56,7 @@ async def list_conversations(
 )
 async def post_message(conversation_id: str, body: MessageIn, user: CurrentUser) -> MessageOut:
     oid = parse_object_id(conversation_id, "conversation")
-    return MessageOut.of(await service.post(user, oid, body.text))
+    return MessageOut.of(await service.post(user, conversation_id=oid, text=body.text))
 
 
 @router.get(
@@ -72,6 +74,7 @@ async def list_messages(
     """Newest first; reading the first page marks the conversation read for the caller."""
     oid = parse_object_id(conversation_id, "conversation")
     secret = settings.cursor_secret.get_secret_value()
-    rows = await service.messages(user, oid, limit, decode_after(secret, cursor))
+    after = decode_after(secret, cursor)
+    rows = await service.messages(user, conversation_id=oid, limit=limit, after=after)
     rows, next_cursor = next_page(secret, rows, limit)
     return Page[MessageOut](items=[MessageOut.of(m) for m in rows], next_cursor=next_cursor)

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 
-from service import parties
 from service.core.deps import GuestUser, HostUser, SettingsDep, parse_object_id
 from service.core.errors import problem_responses
 from service.core.idempotency import IdempotencyKey, idempotent
@@ -32,8 +31,7 @@ async def create_payment(
     oid = parse_object_id(booking_id, "booking")
 
     async def run() -> tuple[int, PaymentOut]:
-        booking = await parties.as_guest(oid, user)
-        payment, intent = await service.create_payment(provider, booking)
+        payment, intent = await service.create_payment(provider, user, booking_id=oid)
         return 201, PaymentOut.of(payment, intent)
 
     path = f"/v1/bookings/{booking_id}/payment"
@@ -63,10 +61,10 @@ async def webhook(
     body = await request.body()
     ack: dict[str, Any] = await service.handle_webhook(
         provider,
-        settings.webhook_secret.get_secret_value(),
-        settings.webhook_tolerance_s,
-        body,
-        signature,
+        secret=settings.webhook_secret.get_secret_value(),
+        tolerance_s=settings.webhook_tolerance_s,
+        body=body,
+        signature=signature,
     )
     return WebhookAck(**ack)
 
@@ -76,7 +74,8 @@ async def list_payouts(
     user: HostUser, settings: SettingsDep, limit: Limit = 20, cursor: CursorParam = None
 ) -> PayoutPage:
     secret = settings.cursor_secret.get_secret_value()
-    rows, totals = await service.payouts_page(str(user.id), limit, decode_after(secret, cursor))
+    after = decode_after(secret, cursor)
+    rows, totals = await service.payouts_page(user, limit=limit, after=after)
     rows, next_cursor = next_page(secret, rows, limit)
     return PayoutPage(
         items=[PayoutOut.of(p) for p in rows],

@@ -22,7 +22,9 @@ router = APIRouter(tags=["reviews"])
 )
 async def create_review(booking_id: str, body: ReviewIn, user: CurrentUser) -> ReviewOut:
     oid = parse_object_id(booking_id, "booking")
-    return ReviewOut.of(await service.create(user, oid, body.rating, body.text))
+    return ReviewOut.of(
+        await service.create(user, booking_id=oid, rating=body.rating, text=body.text)
+    )
 
 
 @router.get(
@@ -39,6 +41,7 @@ async def list_reviews(
 ) -> Page[ReviewOut]:
     listing = await listings.get_visible(parse_object_id(listing_id, "listing"), user)
     secret = settings.cursor_secret.get_secret_value()
-    rows = await service.page(str(listing.id), limit, decode_after(secret, cursor))
+    after = decode_after(secret, cursor)
+    rows = await service.page(listing_id=str(listing.id), limit=limit, after=after)
     rows, next_cursor = next_page(secret, rows, limit)
     return Page[ReviewOut](items=[ReviewOut.of(r) for r in rows], next_cursor=next_cursor)
