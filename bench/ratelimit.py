@@ -52,7 +52,7 @@ from documents.values import Address, GeoPoint, Money
 from indexers.definition import alias_name
 from service.app import create_app
 from service.core.config import Settings
-from service.ratelimit.limiter import Limiter, RouteClass
+from service.core.ratelimit.limiter import Limiter, RouteClass
 
 BIG = 10**9  # budgets high enough that the run measures the check, not rejections
 

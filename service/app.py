@@ -6,27 +6,30 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
 
 from service.accounts.router import router as accounts_router
-from service.accounts.sessions import SessionStore
-from service.admin.router import router as admin_router
 from service.availability.router import router as availability_router
 from service.bookings.router import router as bookings_router
-from service.bookings.sweeper import run_sweeper
+from service.bookings.service import sweep
 from service.core.config import Settings, get_settings
 from service.core.errors import install_error_handlers
 from service.core.middleware import install_middleware
 from service.core.mongo import init_db, make_client
 from service.core.redis import make_redis
+from service.core.sessions import SessionStore
 from service.listings.router import router as listings_router
 from service.messaging.router import router as messaging_router
 from service.ops.router import router as ops_router
+from service.payments.deps import app_provider
 from service.payments.router import router as payments_router
 from service.privacy.router import router as privacy_router
+from service.reports.router import router as reports_router
 from service.reviews.router import router as reviews_router
+from service.reviews.service import repair_summaries
 from service.search.lifecycle import start_search
 from service.search.router import router as search_router
 
@@ -43,7 +46,7 @@ ROUTERS = [
     payments_router,
     reviews_router,
     messaging_router,
-    admin_router,
+    reports_router,
 ]
 
 
@@ -56,6 +59,24 @@ def make_es(settings: Settings) -> AsyncElasticsearch | None:
         retry_on_timeout=False,
         max_retries=1,
     )
+
+
+async def run_sweeper(state: Any) -> None:
+    """Background repair: expiry of requests and crash recovery of bookings (with their money),
+    then review summaries a crash left behind. Each domain owns its step; this only ticks."""
+    settings = state.settings
+    provider = app_provider(state)
+    while True:
+        try:
+            counts = await sweep(provider)
+            repaired = await repair_summaries()
+            if any(counts.values()) or repaired:
+                log.info("booking sweep: %s, review summaries repaired: %d", counts, repaired)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failed sweep is retried on the next tick; never kill the loop
+            log.exception("booking sweep failed")
+        await asyncio.sleep(settings.booking_sweep_interval_s)
 
 
 @contextlib.asynccontextmanager

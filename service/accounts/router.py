@@ -8,7 +8,7 @@ from service.accounts import service
 from service.accounts.schemas import LoginIn, LoginOut, RegisterIn, UserOut
 from service.core.deps import CurrentSession, CurrentUser, SessionsDep, SettingsDep
 from service.core.errors import ProblemError, problem_responses, unauthorized
-from service.ratelimit.bruteforce import LoginGuard
+from service.core.ratelimit.bruteforce import LoginGuard
 
 router = APIRouter(tags=["accounts"])
 

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from documents import BookingStatus
-from service.bookings import access, service
-from service.bookings.cursors import decode_after, encode_after
+from service import parties
+from service.bookings import service
 from service.bookings.schemas import BookingIn, BookingOut
 from service.core.deps import CurrentUser, GuestUser, SettingsDep, parse_object_id
 from service.core.errors import problem_responses
 from service.core.idempotency import IdempotencyKey, idempotent
-from service.core.pagination import CursorParam, Limit, Page
-from service.payments.router import ProviderDep
+from service.core.pagination import CursorParam, Limit, Page, decode_after, next_page
+from service.payments.deps import ProviderDep
 
 router = APIRouter(tags=["bookings"])
 
@@ -34,7 +34,7 @@ async def create_booking(
     """Claims the nights / hour seats / stock atomically; 409 when they are taken."""
 
     async def run() -> tuple[int, BookingOut]:
-        return 201, BookingOut.of(await service.create(settings, user, body))
+        return 201, BookingOut.of(await service.create(settings, user, body=body))
 
     return await idempotent(
         key=key,
@@ -56,11 +56,9 @@ async def list_bookings(
     cursor: CursorParam = None,
 ) -> Page[BookingOut]:
     secret = settings.cursor_secret.get_secret_value()
-    rows = await service.list_for(user, as_, status_, limit, decode_after(secret, cursor))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_after(secret, rows[-1].created_at, rows[-1].id)
+    after = decode_after(secret, cursor)
+    rows = await service.list_for(user, role=as_, status=status_, limit=limit, after=after)
+    rows, next_cursor = next_page(secret, rows, limit)
     return Page[BookingOut](items=[BookingOut.of(b) for b in rows], next_cursor=next_cursor)
 
 
@@ -68,7 +66,7 @@ async def list_bookings(
     "/v1/bookings/{booking_id}", response_model=BookingOut, responses=problem_responses(401, 404)
 )
 async def get_booking(booking_id: str, user: CurrentUser) -> BookingOut:
-    return BookingOut.of(await access.visible(parse_object_id(booking_id, "booking"), user))
+    return BookingOut.of(await parties.visible(parse_object_id(booking_id, "booking"), user))
 
 
 @router.post(
@@ -76,7 +74,7 @@ async def get_booking(booking_id: str, user: CurrentUser) -> BookingOut:
 )
 async def accept_booking(booking_id: str, user: CurrentUser, provider: ProviderDep) -> BookingOut:
     oid = parse_object_id(booking_id, "booking")
-    return BookingOut.of(await service.accept(provider, user, oid))
+    return BookingOut.of(await service.accept(provider, user, booking_id=oid))
 
 
 @router.post(
@@ -84,7 +82,7 @@ async def accept_booking(booking_id: str, user: CurrentUser, provider: ProviderD
 )
 async def decline_booking(booking_id: str, user: CurrentUser, provider: ProviderDep) -> BookingOut:
     oid = parse_object_id(booking_id, "booking")
-    return BookingOut.of(await service.decline(provider, user, oid))
+    return BookingOut.of(await service.decline(provider, user, booking_id=oid))
 
 
 @router.post(
@@ -99,7 +97,7 @@ async def cancel_booking(
     oid = parse_object_id(booking_id, "booking")
 
     async def run() -> tuple[int, BookingOut]:
-        return 200, BookingOut.of(await service.cancel(provider, user, oid))
+        return 200, BookingOut.of(await service.cancel(provider, user, booking_id=oid))
 
     return await idempotent(
         key=key,
@@ -116,4 +114,4 @@ async def cancel_booking(
 )
 async def complete_booking(booking_id: str, user: CurrentUser, provider: ProviderDep) -> BookingOut:
     oid = parse_object_id(booking_id, "booking")
-    return BookingOut.of(await service.complete(provider, user, oid))
+    return BookingOut.of(await service.complete(provider, user, booking_id=oid))

@@ -26,16 +26,16 @@ from pymongo import ReturnDocument
 
 from documents import Booking, BookingStatus, Listing, ListingStatus, Unit, User
 from documents.values import Money, as_utc, midnight, utcnow
+from service import parties
 from service.availability import claims
-from service.bookings import access
-from service.bookings.cursors import before
-from service.bookings.pricing import breakdown, refund_percent, split
 from service.bookings.schemas import BookingIn
 from service.core.config import Settings
 from service.core.errors import ProblemError, conflict, forbidden, invalid, not_found
+from service.core.pagination import before
 from service.listings.store import get_live
 from service.payments.provider import PaymentProvider
 from service.payments.service import settle_money
+from service.pricing import breakdown, refund_percent, split
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def validate(listing: Listing, body: BookingIn, now: datetime) -> dict[str, Any]
 # --- creation -----------------------------------------------------------------------------------
 
 
-async def create(settings: Settings, user: User, body: BookingIn) -> Booking:
+async def create(settings: Settings, user: User, *, body: BookingIn) -> Booking:
     if not ObjectId.is_valid(body.listing_id):
         raise invalid("listing_id", "not a listing id")
     listing = await get_live(ObjectId(body.listing_id))
@@ -200,7 +200,7 @@ async def _move(
 
 
 async def _illegal(booking_id: Any, action: str) -> ProblemError:
-    current = await access.load(booking_id)
+    current = await parties.load(booking_id)
     state = current.status.value if current else "missing"
     return conflict(f"cannot {action} a {state} booking", current_status=state)
 
@@ -229,8 +229,8 @@ async def _expire_if_due(provider: PaymentProvider, booking: Booking, now: datet
     return True
 
 
-async def accept(provider: PaymentProvider, user: User, booking_id: ObjectId) -> Booking:
-    booking = await access.as_host(booking_id, user)
+async def accept(provider: PaymentProvider, user: User, *, booking_id: ObjectId) -> Booking:
+    booking = await parties.as_host(booking_id, user)
     if await _expire_if_due(provider, booking, utcnow()):
         raise conflict("the request expired before it was accepted", current_status="expired")
     moved = await _move(booking, {BookingStatus.requested}, BookingStatus.accepted, expires_at=None)
@@ -239,8 +239,8 @@ async def accept(provider: PaymentProvider, user: User, booking_id: ObjectId) ->
     return moved
 
 
-async def decline(provider: PaymentProvider, user: User, booking_id: ObjectId) -> Booking:
-    booking = await access.as_host(booking_id, user)
+async def decline(provider: PaymentProvider, user: User, *, booking_id: ObjectId) -> Booking:
+    booking = await parties.as_host(booking_id, user)
     if await _expire_if_due(provider, booking, utcnow()):
         raise conflict("the request already expired", current_status="expired")
     moved = await _move(booking, {BookingStatus.requested}, BookingStatus.declined)
@@ -250,9 +250,9 @@ async def decline(provider: PaymentProvider, user: User, booking_id: ObjectId) -
     return moved
 
 
-async def cancel(provider: PaymentProvider, user: User, booking_id: ObjectId) -> Booking:
+async def cancel(provider: PaymentProvider, user: User, *, booking_id: ObjectId) -> Booking:
     """Either party cancels an accepted booking; the refund share is frozen on the booking."""
-    booking = await access.visible(booking_id, user)
+    booking = await parties.visible(booking_id, user)
     now = utcnow()
     by_host = booking.host_id == str(user.id)
     start = as_utc(booking.start) if booking.start else None
@@ -272,8 +272,8 @@ async def cancel(provider: PaymentProvider, user: User, booking_id: ObjectId) ->
     return moved
 
 
-async def complete(provider: PaymentProvider, user: User, booking_id: ObjectId) -> Booking:
-    booking = await access.as_host(booking_id, user)
+async def complete(provider: PaymentProvider, user: User, *, booking_id: ObjectId) -> Booking:
+    booking = await parties.as_host(booking_id, user)
     if (
         booking.status == BookingStatus.accepted
         and booking.end is not None
@@ -292,6 +292,7 @@ async def complete(provider: PaymentProvider, user: User, booking_id: ObjectId) 
 
 async def list_for(
     user: User,
+    *,
     role: str,
     status: BookingStatus | None,
     limit: int,
@@ -300,11 +301,11 @@ async def list_for(
     field = "guest_id" if role == "guest" else "host_id"
     query: dict[str, Any] = {field: str(user.id), **before("created_at", after)}
     if status is not None:
-        if status in access.HIDDEN:
+        if status in parties.HIDDEN:
             return []
         query["status"] = status.value
     else:
-        query["status"] = {"$nin": [s.value for s in access.HIDDEN]}
+        query["status"] = {"$nin": [s.value for s in parties.HIDDEN]}
     cursor = (
         Booking.get_motor_collection()
         .find(query)

@@ -14,9 +14,9 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from documents import Role, User
-from service.accounts.sessions import Session, SessionStore
 from service.core.config import Settings
 from service.core.errors import ProblemError, forbidden, unauthorized, unavailable
+from service.core.sessions import MAX_TOKEN_LENGTH, Session, SessionStore, token_from
 
 
 async def get_settings(request: Request) -> Settings:
@@ -44,24 +44,17 @@ EsDep = Annotated[AsyncElasticsearch, Depends(get_es)]
 SessionsDep = Annotated[SessionStore, Depends(get_sessions)]
 
 
-def token_from(request: Request, settings: Settings) -> str | None:
-    auth = request.headers.get("authorization")
-    if auth:
-        scheme, _, value = auth.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-        return None
-    return request.cookies.get(settings.session_cookie_name)
-
-
 async def get_session(
     request: Request, settings: SettingsDep, store: SessionsDep
 ) -> Session | None:
     cached = getattr(request.state, "session", None)
     if cached is not None:
         return cached
-    token = token_from(request, settings)
-    if not token or len(token) > 256:
+    headers = request.headers
+    token = token_from(
+        headers.get("authorization"), headers.get("cookie"), settings.session_cookie_name
+    )
+    if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     session = await store.resolve(token)
     request.state.session = session

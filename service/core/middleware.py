@@ -39,7 +39,8 @@ from service.core.metrics import (
     instrument_clients,
     register_mongo_listener,
 )
-from service.ratelimit.limiter import Decision, Limiter, RouteClass, fails_open
+from service.core.ratelimit.limiter import Decision, Limiter, RouteClass, fails_open
+from service.core.sessions import MAX_TOKEN_LENGTH, token_from
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 log = logging.getLogger(__name__)
@@ -107,22 +108,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
             return value.decode("latin-1")
-    return None
-
-
-def _token(scope: Scope, settings: Settings) -> str | None:
-    auth = _header(scope, b"authorization")
-    if auth is not None:
-        scheme, _, value = auth.partition(" ")
-        return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-    cookie = _header(scope, b"cookie")
-    if not cookie:
-        return None
-    prefix = settings.session_cookie_name + "="
-    for part in cookie.split(";"):
-        part = part.strip()
-        if part.startswith(prefix):
-            return part[len(prefix) :].strip('"') or None
     return None
 
 
@@ -209,8 +194,12 @@ class HardeningMiddleware:
             return self._size_problem(scope)
         klass = route_class(method, path)
         user_id: str | None = None
-        token = _token(scope, self.settings)
-        if token and len(token) <= 256:
+        token = token_from(
+            _header(scope, b"authorization"),
+            _header(scope, b"cookie"),
+            self.settings.session_cookie_name,
+        )
+        if token and len(token) <= MAX_TOKEN_LENGTH:
             try:
                 session = await state.sessions.resolve(token)
             except REDIS_ERRORS:

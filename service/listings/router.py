@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from documents import ListingStatus
 from service.core.deps import HostUser, OptionalUser, SettingsDep, parse_object_id
 from service.core.errors import ProblemError, problem_responses
-from service.core.pagination import CursorParam, Limit, Page, decode_cursor, encode_cursor
+from service.core.pagination import CursorParam, Limit, Page, decode_after, next_page
 from service.listings import service
 from service.listings.schemas import ListingIn, ListingOut, ListingPatch
 
@@ -62,24 +61,8 @@ async def list_own_listings(
     status_: Annotated[ListingStatus | None, Query(alias="status")] = None,
 ) -> Page[ListingOut]:
     secret = settings.cursor_secret.get_secret_value()
-    position = decode_cursor(secret, cursor)
-    after = None
-    if position is not None:
-        try:
-            after = (datetime.fromisoformat(position["c"]), str(position["i"]))
-            parse_object_id(after[1])
-        except (KeyError, ValueError, TypeError, ProblemError):
-            raise ProblemError(
-                422,
-                "cursor: invalid cursor",
-                errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
-            ) from None
-    rows = await service.list_owned(user, limit, after, status_)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(secret, {"c": last.created_at.isoformat(), "i": str(last.id)})
+    rows = await service.list_owned(user, limit, decode_after(secret, cursor), status_)
+    rows, next_cursor = next_page(secret, rows, limit)
     return Page[ListingOut](items=[ListingOut.of(r) for r in rows], next_cursor=next_cursor)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -10,6 +9,7 @@ from bson import ObjectId
 from documents import Availability, Listing, ListingStatus, Unit, User
 from documents.values import utcnow
 from service.core.errors import ProblemError, conflict, not_found
+from service.core.pagination import After, before
 from service.listings.schemas import ListingIn, ListingPatch
 from service.listings.store import apply_write, get_live
 
@@ -164,17 +164,15 @@ async def soft_delete(listing_id: ObjectId, user: User) -> None:
 
 
 async def list_owned(
-    user: User, limit: int, after: tuple[datetime, str] | None, status: ListingStatus | None
+    user: User, limit: int, after: After | None, status: ListingStatus | None
 ) -> list[Listing]:
-    query: dict[str, Any] = {"owner_id": str(user.id), "deleted_at": None}
+    query: dict[str, Any] = {
+        "owner_id": str(user.id),
+        "deleted_at": None,
+        **before("created_at", after),
+    }
     if status is not None:
         query["status"] = status.value
-    if after is not None:
-        created_at, oid = after
-        query["$or"] = [
-            {"created_at": {"$lt": created_at}},
-            {"created_at": created_at, "_id": {"$lt": ObjectId(oid)}},
-        ]
     cursor = (
         Listing.get_motor_collection()
         .find(query)

@@ -7,7 +7,6 @@ that moves `last_message_at`; reading the messages resets the reader's counter t
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -16,13 +15,13 @@ from pymongo.errors import DuplicateKeyError
 
 from documents import Conversation, ListingStatus, Message, User
 from documents.values import utcnow
-from service.bookings import access
-from service.bookings.cursors import before
+from service import parties
 from service.core.errors import invalid, not_found
+from service.core.pagination import After, before
 from service.listings.store import get_live
 
 
-async def start(user: User, listing_id: str, text: str, booking_id: str | None) -> Conversation:
+async def start(user: User, *, listing_id: str, text: str, booking_id: str | None) -> Conversation:
     """Open (or continue) the conversation about a listing and post the first message.
 
     A guest writes to the owner. The owner can write to a guest only about a booking of theirs
@@ -37,7 +36,7 @@ async def start(user: User, listing_id: str, text: str, booking_id: str | None) 
     if booking_id is not None:
         if not ObjectId.is_valid(booking_id):
             raise invalid("booking_id", "not a booking id")
-        booking = await access.visible(ObjectId(booking_id), user)
+        booking = await parties.visible(ObjectId(booking_id), user)
         if booking.listing_id != listing_id:
             raise invalid("booking_id", "belongs to another listing")
         guest_id = booking.guest_id
@@ -65,11 +64,11 @@ async def start(user: User, listing_id: str, text: str, booking_id: str | None) 
             await Conversation.get_motor_collection().update_one(
                 {"_id": conversation.id, "booking_id": None}, {"$set": {"booking_id": booking_id}}
             )
-    await post(user, conversation.id, text)
-    return await get(user, conversation.id)
+    await post(user, conversation_id=conversation.id, text=text)
+    return await get(user, conversation_id=conversation.id)
 
 
-async def get(user: User, conversation_id: Any) -> Conversation:
+async def get(user: User, *, conversation_id: Any) -> Conversation:
     raw = await Conversation.get_motor_collection().find_one(
         {"_id": conversation_id, "participants": str(user.id)}
     )
@@ -78,8 +77,8 @@ async def get(user: User, conversation_id: Any) -> Conversation:
     return Conversation.model_validate(raw)
 
 
-async def post(user: User, conversation_id: Any, text: str) -> Message:
-    conversation = await get(user, conversation_id)
+async def post(user: User, *, conversation_id: Any, text: str) -> Message:
+    conversation = await get(user, conversation_id=conversation_id)
     uid = str(user.id)
     other = next(p for p in conversation.participants if p != uid)
     message = Message(conversation_id=str(conversation.id), sender_id=uid, text=text)
@@ -93,10 +92,10 @@ async def post(user: User, conversation_id: Any, text: str) -> Message:
 
 
 async def messages(
-    user: User, conversation_id: Any, limit: int, after: tuple[datetime, ObjectId] | None
+    user: User, *, conversation_id: Any, limit: int, after: After | None
 ) -> list[Message]:
     """Newest first; reading resets the reader's unread counter."""
-    conversation = await get(user, conversation_id)
+    conversation = await get(user, conversation_id=conversation_id)
     query: dict[str, Any] = {
         "conversation_id": str(conversation.id),
         **before("created_at", after),
@@ -115,9 +114,7 @@ async def messages(
     return rows
 
 
-async def conversations(
-    user: User, limit: int, after: tuple[datetime, ObjectId] | None
-) -> list[Conversation]:
+async def conversations(user: User, *, limit: int, after: After | None) -> list[Conversation]:
     query: dict[str, Any] = {"participants": str(user.id), **before("last_message_at", after)}
     cursor = (
         Conversation.get_motor_collection()

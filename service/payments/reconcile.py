@@ -7,11 +7,11 @@ from collections import defaultdict
 from bson import ObjectId
 
 from documents import BookingStatus, LedgerEntry, Payment, PaymentStatus, Payout, PayoutStatus
-from service.bookings import access
-from service.bookings.pricing import money_split
+from service import parties
 from service.payments import ledger
 from service.payments.provider import IntentStatus, PaymentProvider
 from service.payments.service import CAPTURED, PAYABLE, SETTLED
+from service.pricing import money_split
 
 _PROVIDER_STATE = {
     IntentStatus.requires_payment: {PaymentStatus.requires_payment},
@@ -82,7 +82,7 @@ async def reconcile(provider: PaymentProvider) -> list[str]:
 async def _booking_money(payment: Payment, refunded: int) -> list[str]:
     """A captured payment of a booking in a final state must be refunded/settled per its split
     (catches a crash between a booking's final transition and its money follow-up)."""
-    booking = await access.load(ObjectId(payment.booking_id))
+    booking = await parties.load(ObjectId(payment.booking_id))
     pid = str(payment.id)
     if booking is None:
         return [f"payment {pid}: booking {payment.booking_id} does not exist"]

@@ -2,79 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
-from documents import PaymentStatus, PayoutStatus
-from documents.values import Money
-from service.bookings import access
-from service.bookings.cursors import decode_after, encode_after
 from service.core.deps import GuestUser, HostUser, SettingsDep, parse_object_id
 from service.core.errors import problem_responses
 from service.core.idempotency import IdempotencyKey, idempotent
-from service.core.pagination import CursorParam, Limit
+from service.core.pagination import CursorParam, Limit, decode_after, next_page
 from service.payments import service
-from service.payments.provider import PaymentProvider, get_provider
+from service.payments.deps import ProviderDep
+from service.payments.schemas import PaymentOut, PayoutOut, PayoutPage, PayoutTotals, WebhookAck
 from service.payments.signing import SIGNATURE_HEADER
 
 router = APIRouter(tags=["payments"])
-
-
-def app_provider(state: Any) -> PaymentProvider:
-    """One provider per app (it caches its index setup)."""
-    provider = getattr(state, "payment_provider", None)
-    if provider is None:
-        provider = state.payment_provider = get_provider(state.settings)
-    return provider
-
-
-async def provider_dep(request: Request) -> PaymentProvider:
-    return app_provider(request.app.state)
-
-
-ProviderDep = Annotated[PaymentProvider, Depends(provider_dep)]
-
-
-class PaymentOut(BaseModel):
-    id: str
-    booking_id: str
-    provider: str
-    provider_intent_id: str
-    client_secret: str
-    amount: Money
-    status: PaymentStatus
-    refunded_amount: int
-    created_at: datetime
-
-
-class WebhookAck(BaseModel):
-    received: bool
-    duplicate: bool
-
-
-class PayoutOut(BaseModel):
-    id: str
-    booking_id: str
-    amount: Money
-    status: PayoutStatus
-    created_at: datetime
-    paid_at: datetime | None
-
-
-class PayoutTotals(BaseModel):
-    currency: str
-    paid: int
-    pending: int
-
-
-class PayoutPage(BaseModel):
-    items: list[PayoutOut]
-    totals: list[PayoutTotals]
-    next_cursor: str | None = None
 
 
 @router.post(
@@ -89,19 +31,8 @@ async def create_payment(
     oid = parse_object_id(booking_id, "booking")
 
     async def run() -> tuple[int, PaymentOut]:
-        booking = await access.as_guest(oid, user)
-        payment, intent = await service.create_payment(provider, booking)
-        return 201, PaymentOut(
-            id=str(payment.id),
-            booking_id=payment.booking_id,
-            provider=payment.provider,
-            provider_intent_id=payment.provider_intent_id,
-            client_secret=intent.client_secret,
-            amount=payment.amount,
-            status=payment.status,
-            refunded_amount=payment.refunded_amount,
-            created_at=payment.created_at,
-        )
+        payment, intent = await service.create_payment(provider, user, booking_id=oid)
+        return 201, PaymentOut.of(payment, intent)
 
     path = f"/v1/bookings/{booking_id}/payment"
     return await idempotent(
@@ -130,10 +61,10 @@ async def webhook(
     body = await request.body()
     ack: dict[str, Any] = await service.handle_webhook(
         provider,
-        settings.webhook_secret.get_secret_value(),
-        settings.webhook_tolerance_s,
-        body,
-        signature,
+        secret=settings.webhook_secret.get_secret_value(),
+        tolerance_s=settings.webhook_tolerance_s,
+        body=body,
+        signature=signature,
     )
     return WebhookAck(**ack)
 
@@ -144,24 +75,10 @@ async def list_payouts(
 ) -> PayoutPage:
     secret = settings.cursor_secret.get_secret_value()
     after = decode_after(secret, cursor)
-    rows, totals = await service.payouts_page(str(user.id), limit, after)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_after(secret, last.created_at, last.id)
+    rows, totals = await service.payouts_page(user, limit=limit, after=after)
+    rows, next_cursor = next_page(secret, rows, limit)
     return PayoutPage(
-        items=[
-            PayoutOut(
-                id=str(p.id),
-                booking_id=p.booking_id,
-                amount=p.amount,
-                status=p.status,
-                created_at=p.created_at,
-                paid_at=p.paid_at,
-            )
-            for p in rows
-        ],
+        items=[PayoutOut.of(p) for p in rows],
         totals=[PayoutTotals(**t) for t in totals],
         next_cursor=next_cursor,
     )

@@ -8,7 +8,6 @@ provider call (idempotency key) -> ledger post (deterministic txn id, unique leg
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -25,16 +24,16 @@ from documents import (
     Payout,
     PayoutStatus,
     ProviderEvent,
+    User,
 )
 from documents.values import Money, utcnow
-from service import audit
-from service.bookings import access
-from service.bookings.cursors import before
-from service.bookings.pricing import money_split
+from service import audit, parties
 from service.core.errors import ProblemError, conflict
+from service.core.pagination import After, before
 from service.payments import ledger
 from service.payments.provider import Intent, IntentStatus, PaymentProvider
 from service.payments.signing import SIGNATURE_HEADER, SignatureError, verify
+from service.pricing import money_split
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +47,12 @@ async def _payments_of(booking_id: str) -> list[Payment]:
     return [Payment.model_validate(raw) async for raw in cursor]
 
 
-async def create_payment(provider: PaymentProvider, booking: Booking) -> tuple[Payment, Intent]:
-    """One live intent per booking: a second call returns the open one; a paid booking is 409."""
+async def create_payment(
+    provider: PaymentProvider, user: User, *, booking_id: ObjectId
+) -> tuple[Payment, Intent]:
+    """One live intent per booking: a second call returns the open one; a paid booking is 409.
+    Only the booking's guest pays."""
+    booking = await parties.as_guest(booking_id, user)
     if booking.status not in PAYABLE:
         raise conflict(f"a {booking.status.value} booking cannot be paid")
     payments = await _payments_of(str(booking.id))
@@ -91,7 +94,7 @@ def _bad_request(detail: str) -> ProblemError:
 
 
 async def handle_webhook(
-    provider: PaymentProvider, secret: str, tolerance_s: int, body: bytes, signature: str | None
+    provider: PaymentProvider, *, secret: str, tolerance_s: int, body: bytes, signature: str | None
 ) -> dict[str, Any]:
     """Verify, record once by event id, apply. A redelivery of a processed event is a no-op."""
     try:
@@ -137,7 +140,7 @@ async def _apply(provider: PaymentProvider, kind: str, obj: dict[str, Any]) -> N
         return
     if kind == "payment_intent.succeeded" and intent.status == IntentStatus.succeeded:
         await capture(payment, intent.amount_received)
-        booking = await access.load(ObjectId(payment.booking_id))
+        booking = await parties.load(ObjectId(payment.booking_id))
         if booking is not None:
             await settle_money(provider, booking)
     elif kind == "payment_intent.payment_failed" and intent.status == IntentStatus.failed:
@@ -148,7 +151,7 @@ async def _apply(provider: PaymentProvider, kind: str, obj: dict[str, Any]) -> N
 
 
 async def capture(payment: Payment, received: int) -> None:
-    booking = await access.load(ObjectId(payment.booking_id))
+    booking = await parties.load(ObjectId(payment.booking_id))
     await ledger.post(
         f"capture:{payment.id}",
         EntryKind.capture,
@@ -285,8 +288,10 @@ async def pay_out_pending(host_id: str | None = None, limit: int = 1000) -> int:
 
 
 async def payouts_page(
-    host_id: str, limit: int, after: tuple[datetime, ObjectId] | None
+    user: User, *, limit: int, after: After | None
 ) -> tuple[list[Payout], list[dict[str, Any]]]:
+    """The host's payouts, newest first, and their totals per currency and status."""
+    host_id = str(user.id)
     query: dict[str, Any] = {"host_id": host_id, **before("created_at", after)}
     cursor = (
         Payout.get_motor_collection()

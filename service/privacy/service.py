@@ -26,7 +26,7 @@ from documents import (
 )
 from documents.values import utcnow
 from service import audit
-from service.accounts.sessions import SessionStore
+from service.core.sessions import SessionStore
 from service.listings.store import apply_write
 
 ERASED_DISPLAY_NAME = "Deleted user"

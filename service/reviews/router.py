@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
-
 from fastapi import APIRouter, status
-from pydantic import BaseModel, Field
 
-from documents import Review
-from documents.values import LongText, StrictModel
-from service.bookings.cursors import decode_after, encode_after
 from service.core.deps import CurrentUser, OptionalUser, SettingsDep, parse_object_id
 from service.core.errors import problem_responses
-from service.core.pagination import CursorParam, Limit, Page
+from service.core.pagination import CursorParam, Limit, Page, decode_after, next_page
 from service.listings import service as listings
 from service.reviews import service
+from service.reviews.schemas import ReviewIn, ReviewOut
 
 router = APIRouter(tags=["reviews"])
-
-
-class ReviewIn(StrictModel):
-    rating: Annotated[int, Field(ge=1, le=5)]
-    text: LongText = ""
-
-
-class ReviewOut(BaseModel):
-    id: str
-    booking_id: str
-    listing_id: str
-    guest_id: str
-    rating: int
-    text: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, r: Review) -> ReviewOut:
-        return cls(
-            id=str(r.id),
-            booking_id=r.booking_id,
-            listing_id=r.listing_id,
-            guest_id=r.guest_id,
-            rating=r.rating,
-            text=r.text,
-            created_at=r.created_at,
-        )
 
 
 @router.post(
@@ -55,7 +22,9 @@ class ReviewOut(BaseModel):
 )
 async def create_review(booking_id: str, body: ReviewIn, user: CurrentUser) -> ReviewOut:
     oid = parse_object_id(booking_id, "booking")
-    return ReviewOut.of(await service.create(user, oid, body.rating, body.text))
+    return ReviewOut.of(
+        await service.create(user, booking_id=oid, rating=body.rating, text=body.text)
+    )
 
 
 @router.get(
@@ -72,9 +41,7 @@ async def list_reviews(
 ) -> Page[ReviewOut]:
     listing = await listings.get_visible(parse_object_id(listing_id, "listing"), user)
     secret = settings.cursor_secret.get_secret_value()
-    rows = await service.page(str(listing.id), limit, decode_after(secret, cursor))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_after(secret, rows[-1].created_at, rows[-1].id)
+    after = decode_after(secret, cursor)
+    rows = await service.page(listing_id=str(listing.id), limit=limit, after=after)
+    rows, next_cursor = next_page(secret, rows, limit)
     return Page[ReviewOut](items=[ReviewOut.of(r) for r in rows], next_cursor=next_cursor)

@@ -18,16 +18,16 @@ from pymongo.errors import DuplicateKeyError
 
 from documents import BookingStatus, Review, User
 from documents.values import utcnow
-from service.bookings import access
-from service.bookings.cursors import before
+from service import parties
 from service.core.errors import conflict, forbidden
+from service.core.pagination import After, before
 from service.listings.store import apply_write, get_live
 
 REPAIR_GRACE = timedelta(minutes=5)
 
 
-async def create(user: User, booking_id: ObjectId, rating: int, text: str) -> Review:
-    booking = await access.visible(booking_id, user)
+async def create(user: User, *, booking_id: ObjectId, rating: int, text: str) -> Review:
+    booking = await parties.visible(booking_id, user)
     if booking.guest_id != str(user.id):
         raise forbidden("only the guest of this booking may review it")
     if booking.status != BookingStatus.completed:
@@ -107,9 +107,7 @@ async def repair_summaries(now: datetime | None = None) -> int:
     return len(listing_ids)
 
 
-async def page(
-    listing_id: str, limit: int, after: tuple[datetime, ObjectId] | None
-) -> list[Review]:
+async def page(*, listing_id: str, limit: int, after: After | None) -> list[Review]:
     query: dict[str, Any] = {"listing_id": listing_id, **before("created_at", after)}
     cursor = (
         Review.get_motor_collection()

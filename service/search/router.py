@@ -2,48 +2,24 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import orjson
-from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 from fastapi import APIRouter, Query, Response
 from pydantic import StringConstraints
 
-from indexers.definition import F, alias_name
-from service.core.config import Settings
 from service.core.deps import EsDep, SettingsDep
-from service.core.errors import invalid, problem_responses, unavailable
-from service.core.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from service.core.errors import problem_responses
+from service.core.pagination import CursorParam, Limit
 from service.search import query as sq
+from service.search import service
 from service.search.schemas import SearchResult, SuggestResult
-
-log = logging.getLogger(__name__)
-
 
 router = APIRouter(tags=["search"])
 
 Term = Annotated[str, StringConstraints(max_length=64)]
 Terms = Annotated[list[Term], Query(max_length=20)]
-
-
-async def _search(es: AsyncElasticsearch, index: str, body: dict[str, Any]) -> dict[str, Any]:
-    """One search; ES trouble becomes a 503 naming elasticsearch (connection errors already do)."""
-    try:
-        resp = await es.search(index=index, **body)
-    except NotFoundError:
-        raise unavailable("elasticsearch", "the search index is not ready") from None
-    except ApiError as exc:
-        if exc.meta.status >= 500 or exc.meta.status == 429:
-            log.error("elasticsearch error %s: %s", exc.meta.status, exc)
-            raise unavailable("elasticsearch") from None
-        raise
-    return resp.body
-
-
-def _index(settings: Settings) -> str:
-    return alias_name(settings.elasticsearch_index_prefix)
 
 
 @router.get(
@@ -100,29 +76,7 @@ async def search_listings(
         sort=sort,
         facets=sq.parse_facets(facets),
     )
-    sq.validate(params)
-    secret = settings.cursor_secret.get_secret_value()
-    fingerprint = params.fingerprint()
-    position = decode_cursor(secret, cursor)
-    search_after = None
-    if position is not None:
-        if position.get("f") != fingerprint or not isinstance(position.get("after"), list):
-            raise invalid(["query", "cursor"], "cursor belongs to a different search")
-        search_after = position["after"]
-    # One extra hit tells whether another page exists (no empty last page).
-    body = sq.build_body(params, size=limit + 1, search_after=search_after)
-    resp = await _search(es, _index(settings), body)
-    raw_hits = resp["hits"]["hits"]
-    page = raw_hits[:limit]
-    next_cursor = None
-    if len(raw_hits) > limit:
-        next_cursor = encode_cursor(secret, {"f": fingerprint, "after": page[-1]["sort"]})
-    result = {
-        "hits": [sq.hit_of(params, h) for h in page],
-        "total": resp["hits"]["total"]["value"],
-        "facets": sq.facets_of(params, resp.get("aggregations", {})),
-        "next_cursor": next_cursor,
-    }
+    result = await service.search_listings(es, settings, params=params, limit=limit, cursor=cursor)
     # Built from our own index documents in the documented shape (SearchResult, tested):
     # serialising directly skips re-validating every hit on the hot path.
     return Response(orjson.dumps(result), media_type="application/json")
@@ -139,18 +93,4 @@ async def suggest(
     settings: SettingsDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description="prefix")],
 ) -> dict[str, Any]:
-    prefix = q.strip()
-    if not prefix:
-        raise invalid(["query", "q"], "must not be blank")
-    body = {
-        "_source": False,
-        "suggest": {
-            "s": {
-                "prefix": prefix,
-                "completion": {"field": F.SUGGEST, "size": 10, "skip_duplicates": True},
-            }
-        },
-    }
-    resp = await _search(es, _index(settings), body)
-    options = resp.get("suggest", {}).get("s", [{}])[0].get("options", [])
-    return {"suggestions": [{"text": o["text"]} for o in options[:10]]}
+    return await service.suggest(es, settings, q=q)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from documents import PriceBreakdown, User
 from documents.values import utcnow
-from service.bookings.pricing import split
+from service.pricing import split
 from tests.bookings.support import book_nights, pay, publish
 from tests.conftest import Account, MakeUser
 

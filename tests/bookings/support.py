@@ -94,7 +94,7 @@ async def book_nights(
 
 
 def provider_of(app: FastAPI) -> BuiltinProvider:
-    from service.payments.router import app_provider
+    from service.payments.deps import app_provider
 
     provider = app_provider(app.state)
     assert isinstance(provider, BuiltinProvider)

@@ -18,8 +18,8 @@ from documents import Booking, BookingStatus, Unit
 from documents.values import utcnow
 from service.app import create_app
 from service.availability import claims
-from service.bookings.pricing import breakdown
 from service.bookings.service import sweep
+from service.pricing import breakdown
 from tests.bookings.support import (
     assert_availability_matches_bookings,
     book_nights,

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import redis.asyncio as aioredis
 
-from service.ratelimit.limiter import Limiter, RouteClass
+from service.core.ratelimit.limiter import Limiter, RouteClass
 from tests.conftest import make_settings
 from tests.hardening.conftest import AppFactory, client_for
 from tests.services import RedisServer

@@ -19,7 +19,6 @@ from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from documents import AuditEvent, Booking, EntryKind, LedgerEntry, Payment, Payout
-from service.bookings.pricing import split
 from service.cli import app as cli_app
 from service.core.config import Settings
 from service.payments import cli as payments_cli
@@ -27,6 +26,7 @@ from service.payments import ledger
 from service.payments.reconcile import reconcile
 from service.payments.service import pay_out_pending
 from service.payments.signing import SIGNATURE_HEADER, sign
+from service.pricing import split
 from tests.bookings.support import (
     assert_ledger_balanced,
     book_nights,

@@ -1,4 +1,8 @@
-"""Server-side sessions in Redis: random 256-bit tokens, stored only as their SHA-256."""
+"""Server-side sessions in Redis: random 256-bit tokens, stored only as their SHA-256.
+
+Core, not accounts: the middleware (rate-limit identity) and the auth dependencies resolve the
+caller on every request; accounts creates and revokes sessions through the same store.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,27 @@ from service.core.config import Settings
 
 _PREFIX = b"session:"
 _USER_SET = b"user_sessions:"
+
+
+MAX_TOKEN_LENGTH = 256  # longer is never one of ours: not worth a Redis round trip
+
+
+def token_from(authorization: str | None, cookie: str | None, cookie_name: str) -> str | None:
+    """The session token of a request, from its raw Authorization and Cookie headers.
+
+    A non-empty Authorization header decides alone (`Bearer <token>`; any other scheme carries
+    no session); without one, the session cookie does."""
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    if not cookie:
+        return None
+    prefix = cookie_name + "="
+    for part in cookie.split(";"):
+        part = part.strip()
+        if part.startswith(prefix):
+            return part[len(prefix) :].strip('"') or None
+    return None
 
 
 def _digest(token: str) -> bytes:

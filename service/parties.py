@@ -1,4 +1,8 @@
-"""Who may see and act on a booking."""
+"""Who may see and act on a booking: its two parties, the guest and the host.
+
+Shared by bookings, payments, reviews and messaging, so that none of them imports another
+money domain for a party check.
+"""
 
 from __future__ import annotations
 

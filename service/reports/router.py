@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from documents.values import as_utc, midnight, utcnow
-from service.admin.reports import GroupBy, RevenueReport, revenue
 from service.core.deps import AdminUser
 from service.core.errors import invalid, problem_responses
+from service.reports.schemas import GroupBy, RevenueReport
+from service.reports.service import revenue
 
 router = APIRouter(tags=["admin"])
 

@@ -1,4 +1,4 @@
-"""Prices and refunds in integer minor units.
+"""Prices and refunds in integer minor units (shared by bookings and payments).
 
 Rounding rule: every fee is a basis-point share of the subtotal rounded half up to a whole minor
 unit, `(x * bps + 5000) // 10000`, computed ONCE; every other figure is a sum or difference of

@@ -1,5 +1,5 @@
 """Redis rate limits: a GCRA limiter per route class, and the login brute-force guard."""
 
-from service.ratelimit.limiter import Decision, Limiter, RouteClass
+from service.core.ratelimit.limiter import Decision, Limiter, RouteClass
 
 __all__ = ["Decision", "Limiter", "RouteClass"]

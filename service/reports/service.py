@@ -8,32 +8,11 @@ its booking's category, so grouping by category needs no join.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from documents import EntryKind, LedgerEntry
 from service.payments import ledger
-
-GroupBy = Literal["month", "category"]
-
-
-class RevenueRow(BaseModel):
-    key: str
-    currency: str
-    gmv: int
-    refunds: int
-    commission: int
-    guest_fees: int
-    net_revenue: int  # commission + guest fees
-    payments: int  # captured payments
-
-
-class RevenueReport(BaseModel):
-    from_: datetime = Field(serialization_alias="from")
-    to: datetime
-    group_by: GroupBy
-    rows: list[RevenueRow]
+from service.reports.schemas import GroupBy, RevenueReport, RevenueRow
 
 
 def pipeline(frm: datetime, to: datetime, group_by: GroupBy) -> list[dict[str, Any]]:

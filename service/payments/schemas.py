@@ -1,0 +1,74 @@
+"""Payments API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from documents import Payment, PaymentStatus, Payout, PayoutStatus
+from documents.values import Money
+from service.payments.provider import Intent
+
+
+class PaymentOut(BaseModel):
+    id: str
+    booking_id: str
+    provider: str
+    provider_intent_id: str
+    client_secret: str
+    amount: Money
+    status: PaymentStatus
+    refunded_amount: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, payment: Payment, intent: Intent) -> PaymentOut:
+        return cls(
+            id=str(payment.id),
+            booking_id=payment.booking_id,
+            provider=payment.provider,
+            provider_intent_id=payment.provider_intent_id,
+            client_secret=intent.client_secret,
+            amount=payment.amount,
+            status=payment.status,
+            refunded_amount=payment.refunded_amount,
+            created_at=payment.created_at,
+        )
+
+
+class WebhookAck(BaseModel):
+    received: bool
+    duplicate: bool
+
+
+class PayoutOut(BaseModel):
+    id: str
+    booking_id: str
+    amount: Money
+    status: PayoutStatus
+    created_at: datetime
+    paid_at: datetime | None
+
+    @classmethod
+    def of(cls, p: Payout) -> PayoutOut:
+        return cls(
+            id=str(p.id),
+            booking_id=p.booking_id,
+            amount=p.amount,
+            status=p.status,
+            created_at=p.created_at,
+            paid_at=p.paid_at,
+        )
+
+
+class PayoutTotals(BaseModel):
+    currency: str
+    paid: int
+    pending: int
+
+
+class PayoutPage(BaseModel):
+    items: list[PayoutOut]
+    totals: list[PayoutTotals]
+    next_cursor: str | None = None
