@@ -38,7 +38,7 @@ def serve(
     configure_logging(settings)  # JSON lines unless LOG_JSON=false
     with contextlib.ExitStack() as stack:
         if not settings.elasticsearch_url:
-            from service.embedded.elasticsearch_node import LocalNode
+            from service.localnode.elasticsearch_node import LocalNode
 
             typer.echo("starting a local Elasticsearch node (embedded default)...", err=True)
             node = stack.enter_context(LocalNode())

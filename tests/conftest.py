@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from service.app import create_app
 from service.core.config import Settings
-from service.embedded.elasticsearch_node import LocalNode
+from service.localnode.elasticsearch_node import LocalNode
 from tests.services import RedisServer
 
 
