@@ -28,7 +28,7 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
 from bench.common import elasticsearch_url, pct, quiet
-from indexers.admin import finish_bulk_load
+from indexers.aliases import finish_bulk_load
 from indexers.definition import alias_name
 from indexers.projection import op_for_raw
 from indexers.writer import action
@@ -111,7 +111,7 @@ async def seed(es: AsyncElasticsearch, prefix: str, n: int) -> float:
     from mongomock_motor import AsyncMongoMockClient
 
     from documents import ALL_DOCUMENTS
-    from indexers.admin import current_index
+    from indexers.aliases import current_index
     from service.seeding import Generator
 
     # Beanie models need a binding even to validate; nothing is written to this store.

@@ -61,7 +61,7 @@ def run(
     metrics_host: Annotated[str, typer.Option(help="bind address for metrics")] = "127.0.0.1",
 ) -> None:
     """Follow listing changes into Elasticsearch until SIGINT/SIGTERM (which flush first)."""
-    from indexers.admin import ensure_index
+    from indexers.aliases import ensure_index
     from indexers.runner import build_indexer
 
     logging.basicConfig(level=logging.INFO)

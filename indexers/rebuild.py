@@ -17,7 +17,7 @@ from elasticsearch.helpers import async_scan, async_streaming_bulk
 from documents import DeadLetter, Listing, ListingStatus
 from documents.values import as_utc, utcnow
 from indexers import checkpoints, metrics
-from indexers.admin import (
+from indexers.aliases import (
     alias_targets,
     create_index,
     drop_indexes,

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from documents import Listing, ListingStatus
 from documents.values import utcnow
 from indexers import checkpoints
-from indexers.admin import alias_targets
+from indexers.aliases import alias_targets
 from indexers.definition import alias_name
 from indexers.projection import IndexOp, op_for
 from indexers.rebuild import rebuild, repair, verify
