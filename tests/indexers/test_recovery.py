@@ -251,7 +251,7 @@ async def test_crash_resume_and_rebuild_on_the_query_path(
     app, es: AsyncElasticsearch, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a real MongoDB runs: scans and snapshots as queries, not embedded-store reads."""
-    from indexers import embedded
+    from indexers import store as embedded
 
     monkeypatch.setattr(embedded, "ENABLED", False)
     prefix = settings.elasticsearch_index_prefix
