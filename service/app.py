@@ -7,9 +7,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
 
+from indexers.clients import make_es
 from service.accounts.router import router as accounts_router
 from service.accounts.sessions import SessionStore
 from service.admin.router import router as admin_router
@@ -45,17 +45,6 @@ ROUTERS = [
     messaging_router,
     admin_router,
 ]
-
-
-def make_es(settings: Settings) -> AsyncElasticsearch | None:
-    if not settings.elasticsearch_url:
-        return None
-    return AsyncElasticsearch(
-        settings.elasticsearch_url,
-        request_timeout=settings.elasticsearch_timeout_s,
-        retry_on_timeout=False,
-        max_retries=1,
-    )
 
 
 @contextlib.asynccontextmanager
