@@ -23,18 +23,14 @@ OPS_REQUEST_TIMEOUT_S = 60
 class ClientSettings(Protocol):
     """The settings the clients are built from (service.core.config.Settings has them all)."""
 
-    @property
-    def mongodb_url(self) -> str | None: ...
-    @property
-    def mongodb_database(self) -> str: ...
+    mongodb_url: str | None
+    mongodb_database: str
+    elasticsearch_url: str | None
+    elasticsearch_timeout_s: float
+    elasticsearch_index_prefix: str
+
     @property
     def embedded_mongo(self) -> bool: ...
-    @property
-    def elasticsearch_url(self) -> str | None: ...
-    @property
-    def elasticsearch_timeout_s(self) -> float: ...
-    @property
-    def elasticsearch_index_prefix(self) -> str: ...
 
 
 def make_es(settings: ClientSettings) -> AsyncElasticsearch | None:
