@@ -15,7 +15,7 @@ def elasticsearch_url() -> Iterator[str]:
     if url := os.environ.get("ELASTICSEARCH_URL"):
         yield url
         return
-    from service.embedded.elasticsearch_node import LocalNode
+    from service.localnode.elasticsearch_node import LocalNode
 
     with LocalNode(heap=os.environ.get("MARKETPLACE_ES_HEAP", "1g")) as node:
         yield node.url

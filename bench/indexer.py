@@ -31,7 +31,7 @@ from elasticsearch.helpers import async_bulk
 
 from bench.common import elasticsearch_url, pct, quiet
 from documents import Listing
-from indexers.admin import create_index, drop_indexes, ensure_index, finish_bulk_load
+from indexers.aliases import create_index, drop_indexes, ensure_index, finish_bulk_load
 from indexers.definition import alias_name
 from indexers.projection import op_for_raw
 from indexers.rebuild import SEARCHABLE, rebuild

@@ -28,7 +28,7 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
 from bench.common import elasticsearch_url, pct, quiet
-from indexers.admin import finish_bulk_load
+from indexers.aliases import finish_bulk_load
 from indexers.definition import alias_name
 from indexers.projection import op_for_raw
 from indexers.writer import action
@@ -107,15 +107,12 @@ def body_for(params: dict[str, Any], cursor_after: list[Any] | None) -> dict[str
 
 
 async def seed(es: AsyncElasticsearch, prefix: str, n: int) -> float:
-    from beanie import init_beanie
-    from mongomock_motor import AsyncMongoMockClient
-
-    from documents import ALL_DOCUMENTS
-    from indexers.admin import current_index
+    from indexers import store
+    from indexers.aliases import current_index
     from service.seeding import Generator
 
     # Beanie models need a binding even to validate; nothing is written to this store.
-    await init_beanie(database=AsyncMongoMockClient()["bench"], document_models=ALL_DOCUMENTS)
+    await store.init_documents(store.make_client(None), "bench", create_indexes=False)
     index = await current_index(es, prefix)
     assert index is not None
     await es.indices.put_settings(index=index, settings={"refresh_interval": "-1"})

@@ -1,6 +1,9 @@
 """The data model: Beanie documents (source of truth) and embedded value objects."""
 
+from documents.audit import AuditEvent
 from documents.booking import Booking, BookingStatus, PriceBreakdown
+from documents.idempotency import IdempotencyRecord
+from documents.indexing import DeadLetter, IndexerCheckpoint
 from documents.ledger import EntryKind, LedgerEntry
 from documents.listing import (
     Availability,
@@ -13,13 +16,7 @@ from documents.listing import (
     Unit,
 )
 from documents.messaging import Conversation, Message
-from documents.operations import (
-    AppliedMigration,
-    AuditEvent,
-    DeadLetter,
-    IdempotencyRecord,
-    IndexerCheckpoint,
-)
+from documents.migration import AppliedMigration
 from documents.payment import Payment, PaymentStatus, Payout, PayoutStatus, ProviderEvent
 from documents.review import Review
 from documents.user import Role, User

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Annotated
+from enum import Enum, StrEnum
+from typing import Annotated, Any
 
 import pymongo
 from beanie import Document
@@ -120,3 +120,43 @@ class Listing(Document):
             pymongo.IndexModel([("status", 1), ("deleted_at", 1)], name="status_deleted"),
             pymongo.IndexModel([("location", pymongo.GEOSPHERE)], name="location_2dsphere"),
         ]
+
+
+# -- the stored form ----------------------------------------------------------------------------
+
+_NOT_STORED = ("id", "revision_id")  # `id` is stored as `_id`; revisions are off
+STORED_FIELDS: tuple[str, ...] = tuple(n for n in Listing.model_fields if n not in _NOT_STORED)
+_STORED_SET = frozenset(STORED_FIELDS)
+
+
+def _plain(value: Any) -> Any:
+    """A default as Mongo stores it: models as dicts, enums as their values."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _stored_default(name: str) -> Any:
+    field = Listing.model_fields[name]
+    if field.is_required():
+        raise TypeError(f"stored_listing: missing required field {name!r}")
+    return _plain(field.get_default(call_default_factory=True))
+
+
+def stored_listing(_id: Any, **fields: Any) -> dict[str, Any]:
+    """A listing in the raw form Mongo stores: `_id`, then every field in declaration order,
+    the document's defaults for fields not given. For bulk writers that cannot afford to
+    validate each document (they validate a sample); values must already be in stored form."""
+    unknown = fields.keys() - _STORED_SET
+    if unknown:
+        raise TypeError(f"stored_listing: not Listing fields: {sorted(unknown)}")
+    doc: dict[str, Any] = {"_id": _id}
+    for name in STORED_FIELDS:
+        doc[name] = fields[name] if name in fields else _stored_default(name)
+    return doc

@@ -1,7 +1,8 @@
 """`marketplace indexer run` and `marketplace index rebuild|verify|status`.
 
-The composition root for the indexer process: it reads the service settings and builds the
-Mongo and Elasticsearch clients the same way the API does.
+`make_apps(get_settings)` builds both command groups around a settings provider: the `marketplace`
+command (service/cli.py, the composition root) passes the service's `get_settings`, so this
+package reads its configuration without importing service/.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import json
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import typer
@@ -20,130 +21,140 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-indexer_app = typer.Typer(no_args_is_help=True, help="Run the Mongo -> Elasticsearch indexer.")
-index_app = typer.Typer(no_args_is_help=True, help="Operate the listings search index.")
+from indexers.clients import ops_clients
+
 console = Console(stderr=True)
 
 
-@contextlib.asynccontextmanager
-async def _clients() -> AsyncIterator[tuple[Any, AsyncElasticsearch, Any]]:
-    from service.core.config import get_settings
-    from service.core.mongo import init_db, make_client
+def make_apps(get_settings: Callable[[], Any]) -> tuple[typer.Typer, typer.Typer]:
+    """(indexer group, index group); `get_settings()` is read when a command runs and must have
+    the attributes of `indexers.clients.ClientSettings` and `indexers.config.IndexerConfig.of`."""
+    indexer_app = typer.Typer(no_args_is_help=True, help="Run the Mongo -> Elasticsearch indexer.")
+    index_app = typer.Typer(no_args_is_help=True, help="Operate the listings search index.")
 
-    settings = get_settings()
-    if not settings.elasticsearch_url:
-        console.print("[red]ELASTICSEARCH_URL is not set[/red]")
-        raise typer.Exit(2)
-    if settings.embedded_mongo:
-        console.print(
-            "[yellow]MONGODB_URL is not set: this process has its own empty embedded store; "
-            "the embedded API indexes itself[/yellow]"
-        )
-    mongo = make_client(settings)
-    db = await init_db(mongo, settings)
-    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
-    try:
-        yield settings, es, db
-    finally:
-        await es.close()
-        mongo.close()
-
-
-@indexer_app.command("run")
-def run(
-    source: Annotated[
-        str | None, typer.Option(help="auto (default from settings), changestream or polling")
-    ] = None,
-    once: Annotated[bool, typer.Option(help="catch up once, then exit")] = False,
-    metrics_port: Annotated[
-        int, typer.Option(help="serve Prometheus metrics (lag, batch sizes, errors); 0 = off")
-    ] = 0,
-    metrics_host: Annotated[str, typer.Option(help="bind address for metrics")] = "127.0.0.1",
-) -> None:
-    """Follow listing changes into Elasticsearch until SIGINT/SIGTERM (which flush first)."""
-    from indexers.admin import ensure_index
-    from indexers.runner import build_indexer
-
-    logging.basicConfig(level=logging.INFO)
-    if metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(metrics_port, addr=metrics_host)
-
-    async def main() -> None:
-        async with _clients() as (settings, es, db):
-            await ensure_index(es, settings.elasticsearch_index_prefix)
-            kind = None if source in (None, "auto") else source
-            indexer = await build_indexer(es, settings, db, kind)
-            if once:
-                n = await indexer.drain()
-                console.print(f"indexed {n} changes ({indexer.stats})")
-                return
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            console.print(f"indexer running ({type(indexer.source).__name__}); Ctrl-C stops")
-            await indexer.run(stop)
-            console.print(f"stopped after flushing ({indexer.stats})")
-
-    asyncio.run(main())
-
-
-@index_app.command("rebuild")
-def rebuild_cmd(
-    chunk_size: Annotated[int, typer.Option(min=10, max=10_000, help="docs per bulk")] = 1000,
-) -> None:
-    """New concrete index from a Mongo snapshot, replay, atomic alias swap, drop the old one."""
-    from indexers.rebuild import rebuild
-
-    async def main() -> None:
-        async with _clients() as (settings, es, _db):
-            columns = (
-                TextColumn("[bold]rebuild"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-            )
-            with Progress(*columns, console=console) as bar:
-                task = bar.add_task("load", total=None)
-
-                def progress(done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=total)
-
-                report = await rebuild(es, settings, chunk_size=chunk_size, progress=progress)
+    @contextlib.asynccontextmanager
+    async def _clients() -> AsyncIterator[tuple[Any, AsyncElasticsearch, Any]]:
+        current = get_settings()
+        if not current.elasticsearch_url:
+            console.print("[red]ELASTICSEARCH_URL is not set[/red]")
+            raise typer.Exit(2)
+        if current.embedded_mongo:
             console.print(
-                f"alias -> {report.index}: {report.snapshot} docs, {report.replayed} replayed, "
-                f"{report.dead_letters} dead letters, {report.seconds:.1f}s "
-                f"({report.docs_per_s:.0f} docs/s); dropped {report.dropped or 'nothing'}"
+                "[yellow]MONGODB_URL is not set: this process has its own empty embedded store; "
+                "the embedded API indexes itself[/yellow]"
             )
+        async with ops_clients(current, current.elasticsearch_url) as clients:
+            yield current, clients.es, clients.db
 
-    asyncio.run(main())
+    @indexer_app.command("run")
+    def run(
+        source: Annotated[
+            str | None, typer.Option(help="auto (default from settings), changestream or polling")
+        ] = None,
+        once: Annotated[bool, typer.Option(help="catch up once, then exit")] = False,
+        metrics_port: Annotated[
+            int, typer.Option(help="serve Prometheus metrics (lag, batch sizes, errors); 0 = off")
+        ] = 0,
+        metrics_host: Annotated[str, typer.Option(help="bind address for metrics")] = "127.0.0.1",
+    ) -> None:
+        """Follow listing changes into Elasticsearch until SIGINT/SIGTERM (which flush first)."""
+        from indexers.aliases import ensure_index
+        from indexers.runner import build_indexer
 
+        logging.basicConfig(level=logging.INFO)
+        if metrics_port:
+            from prometheus_client import start_http_server
 
-@index_app.command("verify")
-def verify_cmd(
-    repair: Annotated[bool, typer.Option("--repair", help="re-index the drifted ids")] = False,
-) -> None:
-    """Compare Mongo and the index (ids present, versions equal); exit 1 on drift left."""
-    from indexers.rebuild import repair as do_repair
-    from indexers.rebuild import verify
+            start_http_server(metrics_port, addr=metrics_host)
 
-    async def main() -> int:
-        async with _clients() as (settings, es, _db):
-            prefix = settings.elasticsearch_index_prefix
-            drift = await verify(es, prefix)
-            _print_drift(drift)
-            if drift.count and repair:
-                report = await do_repair(es, settings, drift)
-                console.print(f"repaired: {report.written}")
-                if report.rebuilt is not None:
-                    console.print(f"index was ahead of Mongo: rebuilt into {report.rebuilt.index}")
+        async def main() -> None:
+            async with _clients() as (settings, es, db):
+                await ensure_index(es, settings.elasticsearch_index_prefix)
+                kind = None if source in (None, "auto") else source
+                indexer = await build_indexer(es, settings, db, kind)
+                if once:
+                    n = await indexer.drain()
+                    console.print(f"indexed {n} changes ({indexer.stats})")
+                    return
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, stop.set)
+                console.print(f"indexer running ({type(indexer.source).__name__}); Ctrl-C stops")
+                await indexer.run(stop)
+                console.print(f"stopped after flushing ({indexer.stats})")
+
+        asyncio.run(main())
+
+    @index_app.command("rebuild")
+    def rebuild_cmd(
+        chunk_size: Annotated[int, typer.Option(min=10, max=10_000, help="docs per bulk")] = 1000,
+    ) -> None:
+        """New concrete index from a Mongo snapshot, replay, atomic alias swap, drop the old one."""
+        from indexers.rebuild import rebuild
+
+        async def main() -> None:
+            async with _clients() as (settings, es, _db):
+                columns = (
+                    TextColumn("[bold]rebuild"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                )
+                with Progress(*columns, console=console) as bar:
+                    task = bar.add_task("load", total=None)
+
+                    def progress(done: int, total: int) -> None:
+                        bar.update(task, completed=done, total=total)
+
+                    report = await rebuild(es, settings, chunk_size=chunk_size, progress=progress)
+                console.print(
+                    f"alias -> {report.index}: {report.snapshot} docs, {report.replayed} replayed, "
+                    f"{report.dead_letters} dead letters, {report.seconds:.1f}s "
+                    f"({report.docs_per_s:.0f} docs/s); dropped {report.dropped or 'nothing'}"
+                )
+
+        asyncio.run(main())
+
+    @index_app.command("verify")
+    def verify_cmd(
+        repair: Annotated[bool, typer.Option("--repair", help="re-index the drifted ids")] = False,
+    ) -> None:
+        """Compare Mongo and the index (ids present, versions equal); exit 1 on drift left."""
+        from indexers.rebuild import repair as do_repair
+        from indexers.rebuild import verify
+
+        async def main() -> int:
+            async with _clients() as (settings, es, _db):
+                prefix = settings.elasticsearch_index_prefix
                 drift = await verify(es, prefix)
                 _print_drift(drift)
-            return 1 if drift.count else 0
+                if drift.count and repair:
+                    report = await do_repair(es, settings, drift)
+                    console.print(f"repaired: {report.written}")
+                    if report.rebuilt is not None:
+                        console.print(
+                            f"index was ahead of Mongo: rebuilt into {report.rebuilt.index}"
+                        )
+                    drift = await verify(es, prefix)
+                    _print_drift(drift)
+                return 1 if drift.count else 0
 
-    raise typer.Exit(asyncio.run(main()))
+        raise typer.Exit(asyncio.run(main()))
+
+    @index_app.command("status")
+    def status_cmd() -> None:
+        """Alias, concrete index, doc count, checkpoint age, dead letters (JSON on stdout)."""
+        from indexers.rebuild import status
+
+        async def main() -> None:
+            async with _clients() as (settings, es, _db):
+                info = await status(es, settings.elasticsearch_index_prefix)
+                typer.echo(json.dumps(info, indent=2, default=str))
+
+        asyncio.run(main())
+
+    return indexer_app, index_app
 
 
 def _print_drift(drift: Any) -> None:
@@ -161,16 +172,3 @@ def _print_drift(drift: Any) -> None:
     for lid, (m, e) in list(drift.stale.items())[:50]:
         table.add_row(lid, "stale", str(m), str(e))
     console.print(table)
-
-
-@index_app.command("status")
-def status_cmd() -> None:
-    """Alias, concrete index, doc count, checkpoint age, dead letters (JSON on stdout)."""
-    from indexers.rebuild import status
-
-    async def main() -> None:
-        async with _clients() as (settings, es, _db):
-            info = await status(es, settings.elasticsearch_index_prefix)
-            typer.echo(json.dumps(info, indent=2, default=str))
-
-    asyncio.run(main())

@@ -47,6 +47,20 @@ class F:
     SUGGEST = "suggest"
 
 
+# Search fields the projection copies from the stored listing as they are (lists and dicts
+# copied, a missing one takes the document's default): a new searchable field of this kind is
+# the document field, its mapping below and its name here. The others are derived in
+# indexers.projection.project_stored.
+COPIED: tuple[str, ...] = (
+    F.TITLE,
+    F.DESCRIPTION,
+    F.CATEGORY,
+    F.AMENITIES,
+    F.ATTRIBUTES,
+    F.CAPACITY,
+)
+
+
 def alias_name(prefix: str) -> str:
     return f"{prefix}listings"
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from documents import Listing, ReviewSummary, Unit
+from documents import Listing, ListingStatus, ReviewSummary, Unit
 from documents.values import as_utc
-from indexers.definition import F
+from indexers.definition import COPIED, F
 
 HOUR = timedelta(hours=1)
 
@@ -80,84 +80,80 @@ def busy_periods(listing: Listing) -> list[tuple[datetime, datetime]]:
     )
 
 
-def _doc(
-    *,
-    lid: str,
-    title: str,
-    description: str,
-    category: str,
-    amenities: list[str],
-    attributes: dict[str, Any],
-    city: str,
-    country: str,
-    lon: float,
-    lat: float,
-    amount: int,
-    currency: str,
-    capacity: int,
-    unit: str,
-    rs: ReviewSummary,
-    busy: list[tuple[datetime, datetime]],
-    stock_left: int | None,
-    created_at: datetime,
-    updated_at: datetime,
-    version: int,
-) -> dict[str, Any]:
-    suggest_inputs = [title, category, city]
-    return {
-        F.ID: lid,
-        F.TITLE: title,
-        F.DESCRIPTION: description,
-        F.CATEGORY: category,
-        F.AMENITIES: list(amenities),
-        F.ATTRIBUTES: dict(attributes),
-        F.ATTRIBUTE_TERMS: [f"{k}={_attr(v)}" for k, v in sorted(attributes.items())],
-        F.CITY: city,
-        F.COUNTRY: country,
-        F.LOCATION: {"lat": lat, "lon": lon},
-        F.PRICE: {"amount": amount, "currency": currency},
-        F.CAPACITY: capacity,
-        F.UNIT: str(unit),
-        F.RATING: {
-            "count": rs.count,
-            "average": rs.average,
-            "bayesian_average": rs.bayesian(),
-            "histogram": dict(rs.histogram),
-        },
-        F.BUSY: [{"gte": _iso(s), "lt": _iso(e)} for s, e in busy],
-        F.STOCK_LEFT: stock_left,
-        F.IN_STOCK: unit != Unit.item or (stock_left or 0) > 0,
-        F.CREATED_AT: _iso(created_at),
-        F.UPDATED_AT: _iso(updated_at),
-        F.VERSION: version,
-        F.SUGGEST: {"input": list(dict.fromkeys(i for i in suggest_inputs if i))},
-    }
+def _default(name: str) -> Any:
+    """The document's default for a field the stored listing lacks (KeyError when required)."""
+    field = Listing.model_fields[name]
+    if field.is_required():
+        raise KeyError(name)
+    return field.get_default(call_default_factory=True)
+
+
+def project_stored(raw: dict[str, Any]) -> dict[str, Any]:
+    """The search document of a listing as Mongo stores it: the one projection.
+
+    Rebuilds, scans and change events read stored documents, and validating each one through
+    the model costs as much as reading it, so the typed path (`project`) dumps its model to
+    this shape rather than the other way round.
+    """
+    # Fields the index holds as the document does (lists and dicts copied, not shared).
+    doc: dict[str, Any] = {}
+    for name in COPIED:
+        value = raw[name] if name in raw else _default(name)
+        doc[name] = value.copy() if isinstance(value, (list, dict)) else value
+    attributes, capacity, unit = doc[F.ATTRIBUTES], doc[F.CAPACITY], raw["unit"]
+    av = raw.get("availability") or {}
+    rs = raw.get("review_summary") or {}
+    summary = ReviewSummary.model_construct(
+        count=rs.get("count", 0),
+        sum=rs.get("sum", 0),
+        histogram=rs.get("histogram") or {str(i): 0 for i in range(1, 6)},
+    )
+    address, price = raw["address"], raw["price"]
+    lon, lat = raw["location"]["coordinates"]
+    stock_left = av.get("stock_left")
+    busy = _busy(
+        unit,
+        capacity,
+        ((h.get("start"), h.get("end")) for h in av.get("holds", [])),
+        ((b["start"], b["end"]) for b in av.get("blocks", [])),
+        av.get("hour_seats", {}),
+    )
+    doc.update(
+        {
+            F.ID: str(raw["_id"]),
+            F.ATTRIBUTE_TERMS: [f"{k}={_attr(v)}" for k, v in sorted(attributes.items())],
+            F.CITY: address["city"],
+            F.COUNTRY: address["country"],
+            F.LOCATION: {"lat": lat, "lon": lon},
+            F.PRICE: {"amount": price["amount"], "currency": price["currency"]},
+            F.UNIT: str(unit),
+            F.RATING: {
+                "count": summary.count,
+                "average": summary.average,
+                "bayesian_average": summary.bayesian(),
+                "histogram": dict(summary.histogram),
+            },
+            F.BUSY: [{"gte": _iso(s), "lt": _iso(e)} for s, e in busy],
+            F.STOCK_LEFT: stock_left,
+            F.IN_STOCK: unit != Unit.item or (stock_left or 0) > 0,
+            F.CREATED_AT: _iso(raw["created_at"]),
+            F.UPDATED_AT: _iso(raw["updated_at"]),
+            F.VERSION: int(raw["version"]),
+        }
+    )
+    inputs = [doc[F.TITLE], doc[F.CATEGORY], doc[F.CITY]]
+    doc[F.SUGGEST] = {"input": list(dict.fromkeys(i for i in inputs if i))}
+    return doc
+
+
+def stored_form(listing: Listing) -> dict[str, Any]:
+    """The listing as Mongo stores it (`_id`, every field), for `project_stored`."""
+    return listing.model_dump(by_alias=True)
 
 
 def project(listing: Listing) -> dict[str, Any]:
     """The search document of a searchable listing."""
-    return _doc(
-        lid=str(listing.id),
-        title=listing.title,
-        description=listing.description,
-        category=listing.category,
-        amenities=listing.amenities,
-        attributes=listing.attributes,
-        city=listing.address.city,
-        country=listing.address.country,
-        lon=listing.location.lon,
-        lat=listing.location.lat,
-        amount=listing.price.amount,
-        currency=listing.price.currency,
-        capacity=listing.capacity,
-        unit=listing.unit.value,
-        rs=listing.review_summary,
-        busy=busy_periods(listing),
-        stock_left=listing.availability.stock_left,
-        created_at=listing.created_at,
-        updated_at=listing.updated_at,
-        version=listing.version,
-    )
+    return project_stored(stored_form(listing))
 
 
 def _attr(value: object) -> str:
@@ -168,64 +164,23 @@ def _attr(value: object) -> str:
 
 def op_for(listing: Listing) -> IndexOp:
     """The index operation that makes the index agree with this state of the listing."""
-    doc = project(listing) if listing.searchable else None
-    return IndexOp(str(listing.id), listing.version, doc, as_utc(listing.updated_at))
+    return _op_from_stored(stored_form(listing))
 
 
 def _op_from_stored(raw: dict[str, Any]) -> IndexOp:
-    """The same projection read straight off the stored document: validating every listing
-    through the model costs as much as reading it, and rebuilds read them all."""
     lid = str(raw["_id"])
     updated_at = as_utc(raw["updated_at"])
     version = int(raw["version"])
-    if raw["status"] != "published" or raw.get("deleted_at") is not None:
+    if raw["status"] != ListingStatus.published or raw.get("deleted_at") is not None:
         return IndexOp(lid, version, None, updated_at)
-    av = raw.get("availability") or {}
-    unit = raw["unit"]
-    capacity = raw.get("capacity", 1)
-    rs = raw.get("review_summary") or {}
-    address, price = raw["address"], raw["price"]
-    lon, lat = raw["location"]["coordinates"]
-    doc = _doc(
-        lid=lid,
-        title=raw["title"],
-        description=raw.get("description", ""),
-        category=raw["category"],
-        amenities=raw.get("amenities", []),
-        attributes=raw.get("attributes", {}),
-        city=address["city"],
-        country=address["country"],
-        lon=lon,
-        lat=lat,
-        amount=price["amount"],
-        currency=price["currency"],
-        capacity=capacity,
-        unit=unit,
-        rs=ReviewSummary.model_construct(
-            count=rs.get("count", 0),
-            sum=rs.get("sum", 0),
-            histogram=rs.get("histogram") or {str(i): 0 for i in range(1, 6)},
-        ),
-        busy=_busy(
-            unit,
-            capacity,
-            ((h.get("start"), h.get("end")) for h in av.get("holds", [])),
-            ((b["start"], b["end"]) for b in av.get("blocks", [])),
-            av.get("hour_seats", {}),
-        ),
-        stock_left=av.get("stock_left"),
-        created_at=raw["created_at"],
-        updated_at=updated_at,
-        version=version,
-    )
-    return IndexOp(lid, version, doc, updated_at)
+    return IndexOp(lid, version, project_stored(raw), updated_at)
 
 
 def op_for_raw(raw: dict[str, Any]) -> IndexOp:
     """From a document as stored in Mongo (change events, scans, snapshots)."""
     try:
         return _op_from_stored(raw)
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         # Not in the shape we expect: let the model say precisely what is wrong (or cope).
         return op_for(Listing.model_validate(raw))
 

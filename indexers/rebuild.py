@@ -16,8 +16,8 @@ from elasticsearch.helpers import async_scan, async_streaming_bulk
 
 from documents import DeadLetter, Listing, ListingStatus
 from documents.values import as_utc, utcnow
-from indexers import checkpoints, metrics
-from indexers.admin import (
+from indexers import checkpoints, metrics, store
+from indexers.aliases import (
     alias_targets,
     create_index,
     drop_indexes,
@@ -26,7 +26,6 @@ from indexers.admin import (
 )
 from indexers.config import IndexerConfig
 from indexers.definition import MAPPING_VERSION, alias_name, index_pattern, new_index_name
-from indexers.embedded import store_of
 from indexers.projection import IndexOp, hard_delete_op, op_for_raw
 from indexers.sources.polling import scan_since
 from indexers.writer import RETRY_STATUS, BulkWriter, WriteStats, action
@@ -52,41 +51,14 @@ class RebuildReport:
         return self.snapshot / self.seconds if self.seconds else 0.0
 
 
-def _searchable(raw: dict[str, Any]) -> bool:
-    return raw.get("status") == SEARCHABLE["status"] and raw.get("deleted_at") is None
+def _snapshot_chunks(index: str, chunk_size: int) -> AsyncIterator[list[dict[str, Any]]]:
+    """Bulk actions for every searchable listing, a chunk at a time."""
 
-
-async def _snapshot_chunks(index: str, chunk_size: int) -> AsyncIterator[list[dict[str, Any]]]:
-    coll = Listing.get_motor_collection()
-    store = store_of(coll)
-    if store is not None:
-        # The embedded store answers a find by filtering and deep-copying the whole collection
-        # before the first document comes back, while Elasticsearch sits idle. Reading its
-        # documents in place, a chunk at a time (projection only reads them), keeps the bulk
-        # load streaming. Changes made meanwhile are covered by the replay, as with a cursor.
-        ids = list(store._documents)
-        for start in range(0, len(ids), chunk_size):
-            with store._rwlock.reader():
-                docs = [store._documents.get(i) for i in ids[start : start + chunk_size]]
-                chunk = [
-                    action(op, index)
-                    for op in (op_for_raw(raw) for raw in docs if raw and _searchable(raw))
-                    if op.doc is not None
-                ]
-            if chunk:
-                yield chunk
-        return
-    cursor = coll.find(SEARCHABLE).sort("_id", 1).batch_size(chunk_size)
-    chunk = []
-    async for raw in cursor:
+    def read(raw: dict[str, Any]) -> dict[str, Any] | None:
         op = op_for_raw(raw)
-        if op.doc is not None:
-            chunk.append(action(op, index))
-        if len(chunk) >= chunk_size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+        return action(op, index) if op.doc is not None else None
+
+    return store.snapshot(Listing.get_motor_collection(), SEARCHABLE, chunk_size, read)
 
 
 async def load_snapshot(
@@ -101,13 +73,7 @@ async def load_snapshot(
     Reading Mongo and projecting runs in its own task, feeding a small queue, so it overlaps
     with Elasticsearch indexing the previous chunk.
     """
-    coll = Listing.get_motor_collection()
-    store = store_of(coll)
-    if store is not None:
-        with store._rwlock.reader():
-            total = sum(1 for raw in store._documents.values() if _searchable(raw))
-    else:
-        total = await coll.count_documents(SEARCHABLE)
+    total = await store.count(Listing.get_motor_collection(), SEARCHABLE)
     queue: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue(maxsize=4)
 
     in_flight: dict[str, int] = {}  # id -> version, for dead letters

@@ -15,7 +15,7 @@ from elasticsearch.helpers import async_streaming_bulk
 
 from documents import DeadLetter
 from indexers import metrics
-from indexers.admin import ensure_index
+from indexers.aliases import ensure_index
 from indexers.projection import IndexOp
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Creates the Elasticsearch listings index behind its alias (via `indexers.admin`).
+"""Creates the Elasticsearch listings index behind its alias (via `indexers.aliases`).
 
 Search is derived data owned by `indexers/`; this step only calls its idempotent `ensure_index`,
 so a fresh deployment has the alias and mapping before the API and the indexer start. `down`
@@ -8,7 +8,7 @@ removes the alias and the indexes behind it: they hold nothing that is not in Mo
 
 from __future__ import annotations
 
-from indexers.admin import alias_targets, drop_indexes, ensure_index
+from indexers.aliases import alias_targets, drop_indexes, ensure_index
 from migrations.base import Migration, MigrationContext, MigrationError
 
 

@@ -8,9 +8,9 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
 
+from indexers.clients import make_es
 from service.accounts.router import router as accounts_router
 from service.availability.router import router as availability_router
 from service.bookings.router import router as bookings_router
@@ -48,17 +48,6 @@ ROUTERS = [
     messaging_router,
     reports_router,
 ]
-
-
-def make_es(settings: Settings) -> AsyncElasticsearch | None:
-    if not settings.elasticsearch_url:
-        return None
-    return AsyncElasticsearch(
-        settings.elasticsearch_url,
-        request_timeout=settings.elasticsearch_timeout_s,
-        retry_on_timeout=False,
-        max_retries=1,
-    )
 
 
 async def run_sweeper(state: Any) -> None:

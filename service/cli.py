@@ -10,11 +10,17 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from indexers.cli import index_app, indexer_app
-from migrations.cli import app as migrate_app
+from indexers.cli import make_apps as make_index_apps
+from migrations.cli import make_app as make_migrate_app
 from service.accounts.cli import app as accounts_app
+from service.core.config import get_settings
 from service.payments.cli import app as ledger_app
 from service.seeding.cli import seed as seed_command
+
+# The composition root of the ops commands: the service's settings are handed to the groups
+# of packages that may not import service/ (indexers, migrations).
+indexer_app, index_app = make_index_apps(get_settings)
+migrate_app = make_migrate_app(get_settings)
 
 app = typer.Typer(no_args_is_help=True, help="Marketplace backend operations.")
 app.add_typer(ledger_app, name="ledger")
@@ -32,9 +38,8 @@ def serve(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
 ) -> None:
     """Run the API. With no ELASTICSEARCH_URL, a local Elasticsearch node is started too."""
-    from service.core.config import get_settings
     from service.core.logging import configure_logging
-    from service.embedded.children import WORKER_PDEATHSIG
+    from service.localnode.children import WORKER_PDEATHSIG
 
     settings = get_settings()
     configure_logging(settings)  # JSON lines unless LOG_JSON=false
@@ -46,7 +51,7 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with contextlib.ExitStack() as stack:
         if not settings.elasticsearch_url:
-            from service.embedded.elasticsearch_node import LocalNode
+            from service.localnode.elasticsearch_node import LocalNode
 
             typer.echo("starting a local Elasticsearch node (embedded default)...", err=True)
             node = stack.enter_context(LocalNode())

@@ -27,7 +27,7 @@ from documents import ALL_DOCUMENTS
 from migrations.indexes import collection_name, declared_indexes
 from service.app import create_app
 from service.core.config import Settings
-from service.embedded.elasticsearch_node import LocalNode
+from service.localnode.elasticsearch_node import LocalNode
 from tests.services import RedisServer, WireMongoServer
 
 STORES = ("embedded", "server")

@@ -1,6 +1,6 @@
 """Real backing services for the suite, on free ports: redis-server, the MongoDB wire-protocol
 server (SecantusDB, from its own virtualenv, run as a separate process and never imported), and
-(in service/embedded) the Elasticsearch node. Every one dies with the process that started it."""
+(in service/localnode) the Elasticsearch node. Every one dies with the process that started it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pymongo
 import redis
 
-from service.embedded.children import spawn
+from service.localnode.children import spawn
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from service.core.config import Settings
-from service.embedded.elasticsearch_node import ES_VERSION
+from service.localnode.elasticsearch_node import ES_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_SERVICES = ("migrate", "api", "indexer")

@@ -18,45 +18,21 @@ from bson import ObjectId
 
 from documents import Listing
 from documents.values import as_utc
-from indexers import checkpoints
-from indexers.embedded import store_of
+from indexers import checkpoints, store
 from indexers.projection import op_for_raw
 from indexers.sources import Change
+from indexers.store import Position, position_of
 
 MIN_OID = ObjectId(b"\x00" * 12)
-Position = tuple[datetime, ObjectId]
-
-
-def _after(position: Position | None) -> dict[str, Any]:
-    if position is None:
-        return {}
-    ts, oid = position
-    return {"$or": [{"updated_at": {"$gt": ts}}, {"updated_at": ts, "_id": {"$gt": oid}}]}
-
-
-def _key(raw: dict[str, Any]) -> tuple[datetime, ObjectId]:
-    return as_utc(raw["updated_at"]), raw["_id"]
 
 
 async def scan_page(position: Position | None, limit: int) -> list[dict[str, Any]]:
     """The next `limit` listings after `position` in (updated_at, _id) order.
 
-    On the embedded store the documents are returned in place (see indexers.embedded): the
-    caller must only read them, before its next await.
+    On the embedded store the documents are lent in place (see indexers.store): the caller
+    must only read them, before its next await.
     """
-    coll = Listing.get_motor_collection()
-    store = store_of(coll)
-    if store is not None:
-        with store._rwlock.reader():
-            if position is None:
-                rows = list(store._documents.values())
-            else:
-                after = (as_utc(position[0]), position[1])
-                rows = [raw for raw in store._documents.values() if _key(raw) > after]
-        rows.sort(key=_key)
-        return rows[:limit]
-    cursor = coll.find(_after(position)).sort([("updated_at", 1), ("_id", 1)]).limit(limit)
-    return [raw async for raw in cursor]
+    return await store.scan_after(Listing.get_motor_collection(), position, limit)
 
 
 async def scan_since(since: datetime | None, page: int = 1000) -> AsyncIterator[dict[str, Any]]:
@@ -67,7 +43,7 @@ async def scan_since(since: datetime | None, page: int = 1000) -> AsyncIterator[
         rows = await scan_page(position, page)
         # Taken before yielding: the consumer may await, and an embedded row read in place
         # may be updated meanwhile (then it is simply seen again, newer, on a later page).
-        last = _key(rows[-1]) if rows else None
+        last = position_of(rows[-1]) if rows else None
         for raw in rows:
             yield raw
         if len(rows) < page or last is None:

@@ -7,7 +7,7 @@ verbatim (with `Idempotent-Replayed: true`). The same key with a different body 
 Client errors (4xx) are stored too: a replay of a request that lost a race must say so again.
 Server errors (5xx, unexpected exceptions) delete the record so the client can retry the key;
 a record left in flight by a crashed process is taken over by a retry after ABANDONED_AFTER.
-Records expire with a TTL index (documents.operations.IDEMPOTENCY_TTL_S).
+Records expire with a TTL index (documents.idempotency.IDEMPOTENCY_TTL_S).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any
 import elastic_transport
 from elasticsearch import ApiError
 
-from indexers.admin import ensure_index
+from indexers.aliases import ensure_index
 from indexers.runner import Indexer
 from service.core.config import Settings
 

@@ -32,6 +32,7 @@ from typing import Any
 from bson import ObjectId
 
 from documents import Unit
+from documents.listing import stored_listing
 from documents.values import CURRENCY_EXPONENT, midnight
 from service.seeding.catalog import (
     ADJECTIVES,
@@ -265,34 +266,33 @@ class Generator:
             )
 
         batch.listings.append(
-            {
-                "_id": listing_id,
-                "owner_id": owner,
-                "title": title,
-                "description": description,
-                "category": cat.name,
-                "amenities": amenities,
-                "attributes": cat.attributes(rng),
-                "location": {"type": "Point", "coordinates": [lon, lat]},
-                "address": {
+            stored_listing(
+                listing_id,
+                owner_id=owner,
+                title=title,
+                description=description,
+                category=cat.name,
+                amenities=amenities,
+                attributes=cat.attributes(rng),
+                location={"type": "Point", "coordinates": [lon, lat]},
+                address={
                     "line1": f"{rng.randint(1, 240)} {rng.choice(STREETS)}",
                     "city": city.name,
                     "country": city.country,
                 },
-                "price": price,
-                "unit": cat.unit.value,
-                "capacity": capacity,
-                "stock": stock,
-                "rules": rules,
-                "availability": availability,
-                "review_summary": summary,
-                "status": status,
-                "version": version,
-                "created_at": created,
-                "updated_at": max(events),
-                "published_at": published_at,
-                "deleted_at": None,
-            }
+                price=price,
+                unit=cat.unit.value,
+                capacity=capacity,
+                stock=stock,
+                rules=rules,
+                availability=availability,
+                review_summary=summary,
+                status=status,
+                version=version,
+                created_at=created,
+                updated_at=max(events),
+                published_at=published_at,
+            )
         )
         counts = self.counts
         counts.listings += 1

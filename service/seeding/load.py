@@ -13,9 +13,9 @@ from datetime import date, datetime
 from typing import Any
 
 import anyio.to_thread
-from mongomock_motor import AsyncMongoMockCollection
 
 from documents import Booking, Listing, Review, User
+from indexers import store
 from service.accounts.passwords import hasher
 from service.core.config import Settings, get_settings
 from service.seeding.generate import Counts, Generator, demo_email
@@ -64,35 +64,6 @@ class SeedReport:
 
 
 @contextlib.asynccontextmanager
-async def _bulk_load(collections: list[Any]) -> AsyncIterator[None]:
-    """mongomock checks a unique index by scanning the whole collection on every insert
-    (quadratic), so on the embedded store unique indexes are dropped for the load and rebuilt
-    after (one pass each, which also proves the seeded data unique). Real MongoDB keeps them."""
-    dropped: list[tuple[Any, str, dict[str, Any]]] = []
-    for coll in collections:
-        if not isinstance(coll, AsyncMongoMockCollection):
-            continue
-        for name, info in (await coll.index_information()).items():
-            if info.get("unique") and name != "_id_":
-                await coll.drop_index(name)
-                dropped.append((coll, name, info))
-    try:
-        yield
-    finally:
-        for coll, name, info in dropped:
-            options = {k: v for k, v in info.items() if k not in ("key", "v", "ns")}
-            await coll.create_index(info["key"], name=name, **options)
-
-
-def embedded_store(coll: Any) -> Any | None:
-    """The mongomock CollectionStore behind an embedded collection (None for real MongoDB)."""
-    if not isinstance(coll, AsyncMongoMockCollection):
-        return None
-    store = getattr(coll, "_store", None)
-    return store if hasattr(store, "_documents") and hasattr(store, "_rwlock") else None
-
-
-@contextlib.asynccontextmanager
 async def _no_cyclic_gc() -> AsyncIterator[None]:
     """Hundreds of thousands of fresh dicts set off the cyclic collector over and over, each
     pass walking everything alive; the generated documents hold no cycles, so pause it."""
@@ -106,19 +77,13 @@ async def _no_cyclic_gc() -> AsyncIterator[None]:
 
 
 async def _insert(coll: Any, docs: list[dict[str, Any]], chunk: int) -> None:
-    store = embedded_store(coll)
-    if store is not None:
-        # mongomock's insert re-walks every value in Python to make datetimes naive and round
-        # them to milliseconds (~0.2 ms per listing, most of a 100k seed). The generator already
-        # emits exactly that form (naive UTC whole seconds, lists, plain dicts; tests assert the
-        # walk is an identity on its output), so the documents go into the store as they are.
-        with store._rwlock.writer():
-            if any(doc["_id"] in store._documents for doc in docs):
-                raise SeedError("duplicate _id: this database already holds seeded documents")
-            store._documents.update((doc["_id"], doc) for doc in docs)
-        return
-    for i in range(0, len(docs), chunk):
-        await coll.insert_many(docs[i : i + chunk], ordered=False)
+    # The generator emits exactly the form the embedded store keeps (naive UTC whole seconds,
+    # lists, plain dicts; tests assert mongomock's normalising walk is an identity on its
+    # output), so bulk_insert may put them in as they are.
+    try:
+        await store.bulk_insert(coll, docs, chunk)
+    except store.DuplicateIds as exc:
+        raise SeedError("duplicate _id: this database already holds seeded documents") from exc
 
 
 def _check_shape(model: Any, docs: list[dict[str, Any]]) -> None:
@@ -173,7 +138,7 @@ async def seed_database(
         raise SeedError(f"this database is already seeded ({user_docs[0]['email']} exists)")
 
     async with (
-        _bulk_load([users_coll, listings_coll, bookings_coll, reviews_coll]),
+        store.unique_indexes_deferred([users_coll, listings_coll, bookings_coll, reviews_coll]),
         _no_cyclic_gc(),
     ):
         _check_shape(User, user_docs)

@@ -1,6 +1,6 @@
 """`marketplace serve` never leaves a child behind, however it is stopped.
 
-Each serve gets its own run marker (service/embedded/children.py), which every process it
+Each serve gets its own run marker (service/localnode/children.py), which every process it
 starts inherits, so "its children" means exactly the processes carrying that marker: the local
 Elasticsearch launcher and server JVM, or the uvicorn workers of `--workers 2`.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.embedded.children import RUN_MARKER, spawn
+from service.localnode.children import RUN_MARKER, spawn
 from tests.services import free_port
 
 MARKETPLACE = Path(sys.executable).parent / "marketplace"

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.embedded.elasticsearch_node import ES_USER, LocalNode, find_java_home
+from service.localnode.elasticsearch_node import ES_USER, LocalNode, find_java_home
 from tests.hardening.conftest import app_with
 from tests.services import RedisServer
 

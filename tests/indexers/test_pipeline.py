@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from documents import Availability, DeadLetter, Hold, IndexerCheckpoint, Listing, Unit
 from documents.values import Period, utcnow
 from indexers import checkpoints
-from indexers.admin import alias_targets, ensure_index
+from indexers.aliases import alias_targets, ensure_index
 from indexers.definition import alias_name
 from indexers.projection import IndexOp, _merge, busy_periods, op_for, project
 from indexers.runner import Indexer

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from documents import Listing, ListingStatus
 from documents.values import utcnow
 from indexers import checkpoints
-from indexers.admin import alias_targets
+from indexers.aliases import alias_targets
 from indexers.definition import alias_name
 from indexers.projection import IndexOp, op_for
 from indexers.rebuild import rebuild, repair, verify
@@ -253,7 +253,7 @@ async def test_crash_resume_and_rebuild_on_the_query_path(
     app, es: AsyncElasticsearch, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a real MongoDB runs: scans and snapshots as queries, not embedded-store reads."""
-    from indexers import embedded
+    from indexers import store as embedded
 
     monkeypatch.setattr(embedded, "ENABLED", False)
     prefix = settings.elasticsearch_index_prefix

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from documents import ALL_DOCUMENTS
-from indexers.admin import alias_targets
+from indexers.aliases import alias_targets
 from migrations import MIGRATIONS, Migration, MigrationContext, MigrationError, down, status, up
 from migrations.cli import render_status
 from migrations.indexes import collection_name, declared_indexes, index_name

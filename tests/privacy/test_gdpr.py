@@ -24,7 +24,7 @@ from documents import (
     User,
 )
 from documents.values import Money
-from indexers.admin import ensure_index
+from indexers.aliases import ensure_index
 from indexers.rebuild import verify
 from indexers.runner import Indexer
 from service import audit

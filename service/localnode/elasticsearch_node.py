@@ -27,7 +27,7 @@ import zipfile
 from pathlib import Path
 from types import TracebackType
 
-from service.embedded.children import spawn
+from service.localnode.children import spawn
 
 log = logging.getLogger(__name__)
 
