@@ -7,11 +7,14 @@ Figures:
   rebuild_vs_raw_ratio  rebuild_docs_per_s / raw_docs_per_s          (target >= 0.8)
   lag_p50_ms/lag_p99_ms write (apply_write) -> visible to a search, under a steady write load
                         with the polling indexer running as a task  (target p99 < 1000 ms)
+  changestream_lag_*    the same writes and checks with the change-stream indexer, against a
+                        MongoDB server: the wire-protocol server started for the run (or the
+                        replica set of MONGODB_URL)                  (target p99 < 1000 ms)
 
 Mongo is the embedded store (mongomock) unless MONGODB_URL is set; Elasticsearch is a node
 started for the run unless ELASTICSEARCH_URL is set. With mongomock, the writers, the polling
 indexer and the checker share one Python process and every query is an O(n) scan (no indexes),
-so the lag phase uses its own, smaller store and a moderate write rate (both are options).
+so the lag phases use their own, smaller store and a moderate write rate (both are options).
 Run: python -m bench.indexer [--listings 5000] [--lag-seconds 5]
 """
 
@@ -21,9 +24,11 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch
@@ -35,19 +40,17 @@ from indexers.aliases import create_index, drop_indexes, ensure_index, finish_bu
 from indexers.definition import alias_name
 from indexers.projection import op_for_raw
 from indexers.rebuild import SEARCHABLE, rebuild
-from indexers.runner import Indexer
+from indexers.runner import Indexer, make_source
 from indexers.writer import action
 
 
-def make_settings(url: str, prefix: str) -> Any:
-    import os
-
+def make_settings(url: str, prefix: str, mongo_url: str | None = None) -> Any:
     from service.core.config import Settings
 
     return Settings(
         elasticsearch_url=url,
         elasticsearch_index_prefix=prefix,
-        mongodb_url=os.environ.get("MONGODB_URL"),
+        mongodb_url=mongo_url or os.environ.get("MONGODB_URL"),
         mongodb_database=f"bench_{uuid.uuid4().hex[:8]}",
         redis_url=None,
         seed_demo_listings=0,
@@ -87,13 +90,19 @@ async def raw_bulk(es: AsyncElasticsearch, prefix: str, chunk: int) -> tuple[int
 
 
 async def lag_run(
-    es: AsyncElasticsearch, settings: Any, seconds: float, rate: float
+    es: AsyncElasticsearch, settings: Any, seconds: float, rate: float, source: str = "polling"
 ) -> dict[str, Any]:
     alias = alias_name(settings.elasticsearch_index_prefix)
     from service.listings.store import apply_write
 
-    indexer = Indexer.polling(es, settings)
-    await indexer.drain()
+    if source == "polling":
+        indexer = Indexer.polling(es, settings)
+        await indexer.drain()
+    else:
+        # A change stream starts from "now": load what is there first, as an operator would.
+        await rebuild(es, settings)
+        indexer = Indexer(es, settings, make_source(source, settings))
+        await indexer.open()
     await es.indices.refresh(index=alias)
     ids = [r["_id"] async for r in Listing.get_motor_collection().find(SEARCHABLE, {"_id": 1})]
     rng = random.Random(5)
@@ -147,13 +156,29 @@ async def lag_run(
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    key = "lag" if source == "polling" else f"{source}_lag"
     return {
-        "lag_writes": writes,
-        "lag_measured": len(lags),
-        "lag_p50_ms": round(pct(lags, 0.5), 1),
-        "lag_p99_ms": round(pct(lags, 0.99), 1),
-        "lag_max_ms": round(max(lags), 1),
+        f"{key}_writes": writes,
+        f"{key}_measured": len(lags),
+        f"{key}_p50_ms": round(pct(lags, 0.5), 1),
+        f"{key}_p99_ms": round(pct(lags, 0.99), 1),
+        f"{key}_max_ms": round(max(lags), 1),
     }
+
+
+@contextlib.contextmanager
+def server_mongo_url() -> Iterator[str]:
+    """MONGODB_URL if set, else a fresh in-memory wire-protocol server for this run."""
+    if url := os.environ.get("MONGODB_URL"):
+        yield url
+        return
+    from service.localnode.wire_server import WireMongoServer
+
+    server = WireMongoServer().start()
+    try:
+        yield server.url
+    finally:
+        server.cleanup()
 
 
 async def main(listings: int, lag_listings: int, lag_seconds: float, rate: float) -> dict:
@@ -177,6 +202,11 @@ async def main(listings: int, lag_listings: int, lag_seconds: float, rate: float
             client = await fresh_store(lag_settings, lag_listings)
             lag = await lag_run(es, lag_settings, lag_seconds, rate)
             client.close()
+            with server_mongo_url() as mongo_url:
+                cs_settings = make_settings(url, f"{prefix}cs-", mongo_url)
+                client = await fresh_store(cs_settings, lag_listings)
+                lag |= await lag_run(es, cs_settings, lag_seconds, rate, "changestream")
+                client.close()
         finally:
             for name in (await es.indices.get(index=f"{prefix}*")).body:
                 await es.indices.delete(index=name)
@@ -195,6 +225,7 @@ async def main(listings: int, lag_listings: int, lag_seconds: float, rate: float
         "mongo": "real" if settings.mongodb_url else "mongomock (embedded)",
         "lag_write_rate_per_s": rate,
         **lag,
+        "changestream_mongo": "MONGODB_URL" if os.environ.get("MONGODB_URL") else "wire server",
         "target_lag_p99_ms": 1000,
     }
 
