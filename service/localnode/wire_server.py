@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pymongo
 
-from service.embedded.children import spawn
+from service.localnode.children import spawn
 
 ROOT = Path(__file__).resolve().parents[2]
 
