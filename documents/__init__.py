@@ -3,7 +3,7 @@
 from documents.audit import AuditEvent
 from documents.booking import Booking, BookingStatus, PriceBreakdown
 from documents.idempotency import IdempotencyRecord
-from documents.indexing import DeadLetter, IndexerCheckpoint
+from documents.indexing import DeadLetter, IndexerCheckpoint, IndexerLease
 from documents.ledger import EntryKind, LedgerEntry
 from documents.listing import (
     Availability,
@@ -35,6 +35,7 @@ ALL_DOCUMENTS: list[type] = [
     IdempotencyRecord,
     AuditEvent,
     IndexerCheckpoint,
+    IndexerLease,
     DeadLetter,
     AppliedMigration,
 ]
@@ -54,6 +55,7 @@ __all__ = [
     "Hold",
     "IdempotencyRecord",
     "IndexerCheckpoint",
+    "IndexerLease",
     "LedgerEntry",
     "Listing",
     "ListingStatus",

@@ -17,6 +17,7 @@ class IndexerConfig:
     poll_overlap_s: float = 3.0
     max_retries: int = 5
     embedded_mongo: bool = True
+    lease_ttl_s: float = 15.0  # one active `indexer run` per alias; renewed every third of it
 
     @classmethod
     def of(cls, settings: Any) -> IndexerConfig:
@@ -32,4 +33,5 @@ class IndexerConfig:
             poll_overlap_s=settings.indexer_poll_overlap_s,
             max_retries=settings.indexer_max_retries,
             embedded_mongo=settings.embedded_mongo,
+            lease_ttl_s=settings.indexer_lease_ttl_s,
         )
