@@ -71,6 +71,12 @@ class ChangeStreamSource:
         self._pending: list[dict[str, Any]] = []
         self._caught_up = False
         self._last_idle_save = 0.0
+        self.fence: int | None = None  # the lease epoch checkpoints are written under
+
+    async def _save(self, token: dict[str, Any]) -> None:
+        await checkpoints.save(
+            self.checkpoint, resume_token=token, source=self.checkpoint, fence=self.fence
+        )
 
     def _watch(self, resume_after: dict[str, Any] | None) -> Any:
         return Listing.get_motor_collection().watch(
@@ -80,6 +86,7 @@ class ChangeStreamSource:
         )
 
     async def open(self) -> None:
+        self._pending.clear()  # reopened after a lost lease: start from the stored token
         cp = await checkpoints.load(self.checkpoint)
         token = cp.resume_token if cp is not None else None
         self._stream = self._watch(token)
@@ -92,14 +99,12 @@ class ChangeStreamSource:
         if event is not None:
             self._pending.append(event)
         elif self._stream.resume_token is not None:
-            await checkpoints.save(
-                self.checkpoint, resume_token=self._stream.resume_token, source=self.checkpoint
-            )
+            await self._save(self._stream.resume_token)
 
     async def restart_from_now(self) -> None:
         """After history loss: a fresh stream from the present (the caller then rebuilds)."""
         await self.close()
-        await checkpoints.clear(self.checkpoint)
+        await checkpoints.clear(self.checkpoint, self.fence)
         self._pending.clear()
         self._stream = self._watch(None)
         await self._prime()
@@ -136,9 +141,7 @@ class ChangeStreamSource:
 
     async def commit(self, changes: list[Change]) -> None:
         if changes:
-            await checkpoints.save(
-                self.checkpoint, resume_token=changes[-1].position, source=self.checkpoint
-            )
+            await self._save(changes[-1].position)
             self._last_idle_save = time.monotonic()
             return
         # Idle with nothing buffered: keep the stored token fresh so a quiet collection never
@@ -148,7 +151,7 @@ class ChangeStreamSource:
         due = now - self._last_idle_save >= IDLE_TOKEN_SAVE_S
         if token is not None and not self._pending and due:
             self._last_idle_save = now
-            await checkpoints.save(self.checkpoint, resume_token=token, source=self.checkpoint)
+            await self._save(token)
 
     async def close(self) -> None:
         if self._stream is not None:

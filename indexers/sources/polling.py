@@ -65,8 +65,12 @@ class PollingSource:
         # Versions already emitted in this process, to skip re-reads of the overlap window.
         self._emitted: dict[str, tuple[int, datetime]] = {}
         self._caught_up = False
+        self.fence: int | None = None  # the lease epoch checkpoints are written under
 
     async def open(self) -> None:
+        # Reopened after a lost lease: what was emitted then may never have been written.
+        self._emitted.clear()
+        self._committed = self._committed_id = self._newest = None
         cp = await checkpoints.load(self.checkpoint)
         if cp is not None and cp.last_updated_at is not None:
             self._committed = as_utc(cp.last_updated_at)
@@ -121,7 +125,11 @@ class PollingSource:
             return
         self._committed, self._committed_id = ts, lid
         await checkpoints.save(
-            self.checkpoint, last_updated_at=ts, last_id=lid, source=self.checkpoint
+            self.checkpoint,
+            last_updated_at=ts,
+            last_id=lid,
+            source=self.checkpoint,
+            fence=self.fence,
         )
 
     async def close(self) -> None:
