@@ -57,9 +57,12 @@ def make_apps(get_settings: Callable[[], Any]) -> tuple[typer.Typer, typer.Typer
         ] = 0,
         metrics_host: Annotated[str, typer.Option(help="bind address for metrics")] = "127.0.0.1",
     ) -> None:
-        """Follow listing changes into Elasticsearch until SIGINT/SIGTERM (which flush first)."""
+        """Follow listing changes into Elasticsearch until SIGINT/SIGTERM (which flush first).
+
+        On a real MongoDB only the holder of the alias's lease writes (INDEXER_LEASE_TTL_S);
+        a second `indexer run` waits, says who holds it, and takes over when it expires."""
         from indexers.aliases import ensure_index
-        from indexers.runner import build_indexer
+        from indexers.runner import build_indexer, make_lease
 
         logging.basicConfig(level=logging.INFO)
         if metrics_port:
@@ -71,16 +74,20 @@ def make_apps(get_settings: Callable[[], Any]) -> tuple[typer.Typer, typer.Typer
             async with _clients() as (settings, es, db):
                 await ensure_index(es, settings.elasticsearch_index_prefix)
                 kind = None if source in (None, "auto") else source
-                indexer = await build_indexer(es, settings, db, kind)
+                # The embedded store lives in this process only: no one to share it with.
+                lease = None if settings.embedded_mongo else make_lease(settings)
+                indexer = await build_indexer(es, settings, db, kind, lease=lease)
                 if once:
-                    n = await indexer.drain()
-                    console.print(f"indexed {n} changes ({indexer.stats})")
+                    await _drain_once(indexer)
                     return
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(sig, stop.set)
-                console.print(f"indexer running ({type(indexer.source).__name__}); Ctrl-C stops")
+                who = f"; lease holder id {lease.holder}" if lease is not None else ""
+                console.print(
+                    f"indexer running ({type(indexer.source).__name__}{who}); Ctrl-C stops"
+                )
                 await indexer.run(stop)
                 console.print(f"stopped after flushing ({indexer.stats})")
 
@@ -144,7 +151,8 @@ def make_apps(get_settings: Callable[[], Any]) -> tuple[typer.Typer, typer.Typer
 
     @index_app.command("status")
     def status_cmd() -> None:
-        """Alias, concrete index, doc count, checkpoint age, dead letters (JSON on stdout)."""
+        """Alias, concrete index, doc count, checkpoint age, dead letters, and which indexer holds
+        the lease until when (JSON on stdout)."""
         from indexers.rebuild import status
 
         async def main() -> None:
@@ -155,6 +163,24 @@ def make_apps(get_settings: Callable[[], Any]) -> tuple[typer.Typer, typer.Typer
         asyncio.run(main())
 
     return indexer_app, index_app
+
+
+async def _drain_once(indexer: Any) -> None:
+    """`indexer run --once`: catch up under the lease, or leave it to the indexer holding it."""
+    from indexers.lease import current
+
+    lease = indexer.lease
+    if lease is not None and await lease.try_acquire() is None:
+        other = await current(lease.name)
+        holder = f"{other.holder} until {other.expires_at.isoformat()}" if other else "someone"
+        console.print(f"another indexer holds the lease ({holder}); it is catching up, not us")
+        return
+    try:
+        n = await indexer.drain()
+        console.print(f"indexed {n} changes ({indexer.stats})")
+    finally:
+        if lease is not None:
+            await lease.release()
 
 
 def _print_drift(drift: Any) -> None:

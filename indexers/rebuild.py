@@ -16,7 +16,7 @@ from elasticsearch.helpers import async_scan, async_streaming_bulk
 
 from documents import DeadLetter, Listing, ListingStatus
 from documents.values import as_utc, utcnow
-from indexers import checkpoints, metrics, store
+from indexers import checkpoints, lease, metrics, store
 from indexers.aliases import (
     alias_targets,
     create_index,
@@ -274,7 +274,8 @@ async def repair(es: AsyncElasticsearch, settings: Any, drift: Drift) -> RepairR
 
 
 async def status(es: AsyncElasticsearch, prefix: str) -> dict[str, Any]:
-    """Alias, concrete index, doc count, mapping version, checkpoint ages, dead letters."""
+    """Alias, concrete index, doc count, mapping version, checkpoint ages, dead letters, and the
+    indexer lease (holder, epoch, expiry; None when no `indexer run` ever took it)."""
     alias = alias_name(prefix)
     targets = await alias_targets(es, prefix)
     info: dict[str, Any] = {
@@ -306,4 +307,6 @@ async def status(es: AsyncElasticsearch, prefix: str) -> dict[str, Any]:
         if cp.name.startswith(f"{alias}:")
     ]
     info["dead_letters"] = await DeadLetter.get_motor_collection().count_documents({})
+    held = await lease.current(alias)
+    info["lease"] = None if held is None else held.as_status()
     return info

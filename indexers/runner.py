@@ -3,6 +3,12 @@
 At-least-once: a batch is checkpointed only after Elasticsearch acknowledged it, so a crash at
 any point replays from the previous checkpoint, and versioned writes make replays harmless.
 Cancelling the task (graceful shutdown) flushes what is buffered first.
+
+With a `Lease` (what `marketplace indexer run` uses on a real MongoDB) the loop reads the source
+and writes Elasticsearch only while it holds the lease for its alias: it waits for it, checks
+it before every fetch, write and checkpoint, and when it is lost drops what it buffered (never
+written, never checkpointed), closes the source and goes back to waiting. The embedded,
+in-process indexer has no lease.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from documents.values import utcnow
 from indexers import checkpoints, metrics
 from indexers.config import IndexerConfig
 from indexers.definition import alias_name
+from indexers.lease import Lease, LeaseLost
 from indexers.sources import Change, ChangeSource
 from indexers.sources.changestream import ChangeStreamSource, HistoryLost
 from indexers.sources.polling import PollingSource
@@ -73,6 +80,7 @@ class Indexer:
         *,
         writer: BulkWriter | None = None,
         on_history_lost: Callable[[], Awaitable[Any]] | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.es = es
         self.cfg = cfg = IndexerConfig.of(settings)
@@ -85,6 +93,7 @@ class Indexer:
             max_retries=cfg.max_retries,
         )
         self.on_history_lost = on_history_lost
+        self.lease = lease
         self.stats = WriteStats()
         self._buffer: list[Change] = []
         self._first_at: float | None = None
@@ -96,8 +105,13 @@ class Indexer:
 
     async def open(self) -> None:
         if not self._opened:
+            self._check_lease()
             await self.source.open()
             self._opened = True
+
+    def _check_lease(self) -> None:
+        if self.lease is not None:
+            self.lease.check()
 
     @property
     def buffered(self) -> int:
@@ -111,7 +125,11 @@ class Indexer:
         ops = [c.op for c in batch if c.op is not None]
         # No forced refresh: the index refreshes every 250 ms, and a refresh per batch costs
         # far more than it saves once Elasticsearch is busy (measured by bench/indexer).
+        self._check_lease()
         stats = await self.writer.write(ops)
+        # Lost while writing: the documents are in (versioned, so harmless), but the position
+        # is not ours to move any more; the next holder replays from its checkpoint.
+        self._check_lease()
         await self.source.commit(batch)
         del self._buffer[: len(batch)]
         self._first_at = None if not self._buffer else self._first_at
@@ -127,6 +145,7 @@ class Indexer:
         room = self.cfg.batch_size - len(self._buffer)
         if room <= 0:
             return 0
+        self._check_lease()
         changes = await self.source.next_changes(room, timeout_s)
         if changes and self._first_at is None:
             self._first_at = time.monotonic()
@@ -158,7 +177,39 @@ class Indexer:
         return time.monotonic() - self._first_at >= self.cfg.flush_interval_s
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Forever (or until `stop` is set): the background task / `marketplace indexer run`."""
+        """Forever (or until `stop` is set): the background task / `marketplace indexer run`.
+
+        With a lease: wait for it, follow the source while it holds, and after losing it
+        wait again; on the way out it is released so a standby need not wait out the TTL."""
+        if self.lease is None:
+            await self._run_active(stop)
+            return
+        try:
+            while stop is None or not stop.is_set():
+                if not await self.lease.acquire(stop):
+                    return
+                self._fence(self.lease.epoch)
+                try:
+                    await self._run_active(stop)
+                    return
+                except (LeaseLost, checkpoints.Fenced) as exc:
+                    metrics.ERRORS.labels("lease_lost").inc()
+                    log.warning("indexer: lease lost (%s); dropped %d buffered", exc, self.buffered)
+                    self._forget()
+        finally:
+            await self.lease.release()
+
+    def _fence(self, epoch: int | None) -> None:
+        if hasattr(self.source, "fence"):
+            self.source.fence = epoch
+
+    def _forget(self) -> None:
+        """After a lost lease: nothing buffered was written or checkpointed; let it go."""
+        self._buffer.clear()
+        self._first_at = None
+        self._opened = False
+
+    async def _run_active(self, stop: asyncio.Event | None) -> None:
         backoff = 0.2
         try:
             while stop is None or not stop.is_set():
@@ -185,18 +236,20 @@ class Indexer:
                     backoff = min(backoff * 2, 30.0)
             await self.flush()
         except asyncio.CancelledError:
-            if self._buffer:
+            if self._buffer and (self.lease is None or self.lease.held):
                 try:
                     await asyncio.wait_for(self.flush(), SHUTDOWN_FLUSH_TIMEOUT_S)
                 except Exception as exc:  # shutting down: replayed from the checkpoint next time
                     log.warning("indexer: flush on shutdown failed: %s", exc)
             raise
         finally:
+            self._opened = False
             await self.source.close()
 
     async def _recover_history(self, exc: HistoryLost) -> None:
         log.error("indexer: change stream history lost (%s); rebuilding the index", exc)
         metrics.ERRORS.labels("history_lost").inc()
+        self._check_lease()  # only the holder may rebuild and swap the alias
         self._buffer.clear()
         self._first_at = None
         restart = getattr(self.source, "restart_from_now", None)
@@ -210,10 +263,22 @@ def _is_es(exc: BaseException) -> bool:
     return isinstance(exc, WriteFailed | elastic_transport.TransportError | ApiError)
 
 
+def make_lease(settings: Any, *, holder: str | None = None) -> Lease:
+    """The lease of this settings' alias (one active writer per alias, whatever its source)."""
+    cfg = IndexerConfig.of(settings)
+    return Lease(alias_name(cfg.prefix), ttl_s=cfg.lease_ttl_s, holder=holder)
+
+
 async def build_indexer(
-    es: AsyncElasticsearch, settings: Any, db: Any, source: str | None = None
+    es: AsyncElasticsearch,
+    settings: Any,
+    db: Any,
+    source: str | None = None,
+    *,
+    lease: Lease | None = None,
 ) -> Indexer:
-    """The indexer `marketplace indexer run` and the embedded API use; rebuilds on history loss."""
+    """The indexer `marketplace indexer run` uses; rebuilds on history loss. With `lease` it
+    writes only while holding it."""
     from indexers.rebuild import rebuild
 
     kind = source or await choose_source(settings, db)
@@ -222,4 +287,4 @@ async def build_indexer(
     async def _rebuild() -> None:
         await rebuild(es, settings)
 
-    return Indexer(es, settings, make_source(kind, settings), on_history_lost=_rebuild)
+    return Indexer(es, settings, make_source(kind, settings), on_history_lost=_rebuild, lease=lease)
