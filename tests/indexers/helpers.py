@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,3 +92,12 @@ def oid(listing: Listing) -> ObjectId:
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+async def until_in_sync(es: AsyncElasticsearch, prefix: str, timeout_s: float = 20) -> None:
+    """Wait until the index holds exactly the searchable listings at their Mongo versions."""
+    for _ in range(int(timeout_s / 0.2)):
+        if await index_state(es, prefix) == await mongo_state():
+            return
+        await asyncio.sleep(0.2)
+    assert await index_state(es, prefix) == await mongo_state()

@@ -4,11 +4,8 @@ change streams (mongomock has no watch()): those tests run on the wire server (o
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-from asgi_lifespan import LifespanManager
 from bson import ObjectId, Timestamp
 from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
@@ -20,11 +17,9 @@ from indexers.definition import alias_name
 from indexers.projection import HARD_DELETE_VERSION
 from indexers.runner import build_indexer, choose_source
 from indexers.sources.changestream import ChangeStreamSource, HistoryLost, change_of
-from service.app import create_app
 from service.core.config import Settings
 from service.listings.store import apply_write
-from tests.conftest import _drop_test_indices, make_settings
-from tests.indexers.helpers import index_state, insert, make_listing, mongo_state, oid
+from tests.indexers.helpers import insert, make_listing, oid, until_in_sync
 
 
 async def test_change_events_map_to_index_ops(app: FastAPI) -> None:
@@ -53,34 +48,6 @@ async def test_auto_source_is_polling_on_the_embedded_store(
     assert await choose_source(forced, app.state.mongo_db) == "changestream"
 
 
-@pytest.fixture
-async def real_app(redis_server, es_url: str, mongo_url: str) -> AsyncIterator[FastAPI]:
-    settings = make_settings(
-        redis_server.url,
-        es_url,
-        mongodb_url=mongo_url,
-        mongodb_database=f"t_{uuid.uuid4().hex[:10]}",
-    )
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
-        from beanie import init_beanie
-
-        from documents import ALL_DOCUMENTS
-
-        await init_beanie(database=app.state.mongo_db, document_models=ALL_DOCUMENTS)
-        yield app
-        await app.state.mongo_client.drop_database(settings.mongodb_database)
-    await _drop_test_indices(settings)
-
-
-async def _until_in_sync(es: AsyncElasticsearch, prefix: str, timeout_s: float = 20) -> None:
-    for _ in range(int(timeout_s / 0.2)):
-        if await index_state(es, prefix) == await mongo_state():
-            return
-        await asyncio.sleep(0.2)
-    assert await index_state(es, prefix) == await mongo_state()
-
-
 @pytest.mark.realmongo
 async def test_change_stream_indexes_checkpoints_and_resumes(real_app: FastAPI) -> None:
     settings: Settings = real_app.state.settings
@@ -93,7 +60,7 @@ async def test_change_stream_indexes_checkpoints_and_resumes(real_app: FastAPI) 
         await asyncio.sleep(0.5)
         ls = await insert(*(make_listing(title=f"cs {i}") for i in range(20)))
         await apply_write(oid(ls[0]), {"$set": {"status": "closed"}})
-        await _until_in_sync(es, prefix)
+        await until_in_sync(es, prefix)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -105,7 +72,7 @@ async def test_change_stream_indexes_checkpoints_and_resumes(real_app: FastAPI) 
         await ls[3].delete()  # a hard delete: only the change stream sees it
         again = await build_indexer(es, settings, real_app.state.mongo_db)
         task = asyncio.create_task(again.run())
-        await _until_in_sync(es, prefix)
+        await until_in_sync(es, prefix)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -142,7 +109,7 @@ async def test_lost_history_triggers_a_rebuild(real_app: FastAPI) -> None:
 
         indexer.on_history_lost = counted
         task = asyncio.create_task(indexer.run())
-        await _until_in_sync(es, prefix)
+        await until_in_sync(es, prefix)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
