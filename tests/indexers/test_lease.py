@@ -100,6 +100,23 @@ async def test_the_heartbeat_notices_a_takeover(real_app: FastAPI) -> None:
     assert held is not None and held.holder == "two"  # a lost lease is not released
 
 
+async def test_a_paused_holder_stops_trusting_its_lease_before_it_expires(
+    real_app: FastAPI,
+) -> None:
+    """No renewal for TTL minus the margin (a GC pause, SIGSTOP): the tenure ends locally,
+    before anyone else could have taken the lease, so nothing is written on a stale lease."""
+    mine = Lease("paused", ttl_s=0.9, holder="one")
+    assert await mine.try_acquire() is not None
+    assert mine._heartbeat is not None
+    mine._heartbeat.cancel()  # the process stops renewing
+    await asyncio.sleep(0.7)  # past TTL - TTL/3 = 0.6 s, before the 0.9 s expiry
+    held = await lease.current("paused")
+    assert held is not None and not _expired(held)  # nobody could have taken it yet...
+    with pytest.raises(LeaseLost, match="ran out locally"):
+        mine.check()  # ...and we already stopped
+    await mine.release()
+
+
 async def _wait_for(predicate: Any, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not await predicate():
