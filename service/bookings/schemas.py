@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +22,12 @@ class BookingIn(StrictModel):
     end: datetime | None = None
     seats: int | None = Field(default=None, ge=1, le=10_000)
     quantity: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+# `none` until the guest starts paying; then the status of the booking's current payment.
+BookingPaymentStatus = Literal[
+    "none", "requires_payment", "succeeded", "failed", "refunded", "partially_refunded"
+]
 
 
 class BookingOut(BaseModel):
@@ -42,11 +49,12 @@ class BookingOut(BaseModel):
     cancelled_by: str | None = None
     refund: Money | None = None
     expires_at: datetime | None = None
+    payment_status: BookingPaymentStatus = "none"
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, b: Booking) -> BookingOut:
+    def of(cls, b: Booking, payment_status: str = "none") -> BookingOut:
         start = as_utc(b.start) if b.start else None
         end = as_utc(b.end) if b.end else None
         nightly = b.unit == Unit.night
@@ -69,6 +77,7 @@ class BookingOut(BaseModel):
             cancelled_by=b.cancelled_by,
             refund=b.refund,
             expires_at=b.expires_at if b.status == BookingStatus.requested else None,
+            payment_status=payment_status,
             created_at=b.created_at,
             updated_at=b.updated_at,
         )

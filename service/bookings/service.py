@@ -34,7 +34,7 @@ from service.core.errors import ProblemError, conflict, forbidden, invalid, not_
 from service.core.pagination import before
 from service.listings.store import get_live
 from service.payments.provider import PaymentProvider
-from service.payments.service import settle_money
+from service.payments.service import payment_statuses, settle_money
 from service.pricing import breakdown, refund_percent, split
 
 log = logging.getLogger(__name__)
@@ -311,7 +311,18 @@ async def complete(provider: PaymentProvider, user: User, *, booking_id: ObjectI
     return moved
 
 
-# --- reads --------------------------------------------------------------------------------------
+# --- reads ---------------------------------------------------------------------------------------
+
+
+async def payment_status_of(bookings: list[Booking]) -> dict[str, str]:
+    """Booking id -> the status of its current payment; bookings never paid are absent."""
+    if not bookings:
+        return {}
+    found = await payment_statuses([str(b.id) for b in bookings])
+    return {bid: status.value for bid, status in found.items()}
+
+
+# --- (lists) --------------------------------------------------------------------------------------
 
 
 async def list_for(

@@ -38,6 +38,7 @@ async def test_guest_withdraws_a_request_and_the_nights_are_free_at_once(
     assert body["cancelled_by"] == "guest"
     assert body["refund"] is None  # no policy applies: nothing was charged, nothing refunded
     assert body["expires_at"] is None
+    assert body["payment_status"] == "none"
     doc = await listing_doc(lid)
     assert doc.availability.holds == []
     await assert_availability_matches_bookings(lid)
