@@ -134,9 +134,17 @@ def _doc(
     }
 
 
+def booking_terms(rules: dict[str, Any]) -> dict[str, Any]:
+    """What a hit needs to be booked from a result list (the listing's rules, as stored)."""
+    return {
+        F.INSTANT_BOOK: bool(rules.get("instant_book", False)),
+        F.MIN_NIGHTS: int(rules.get("min_nights", 1)),
+    }
+
+
 def project(listing: Listing) -> dict[str, Any]:
     """The search document of a searchable listing."""
-    return _doc(
+    return booking_terms(listing.rules.model_dump()) | _doc(
         lid=str(listing.id),
         title=listing.title,
         description=listing.description,
@@ -218,6 +226,7 @@ def _op_from_stored(raw: dict[str, Any]) -> IndexOp:
         updated_at=updated_at,
         version=version,
     )
+    doc.update(booking_terms(raw.get("rules") or {}))
     return IndexOp(lid, version, doc, updated_at)
 
 

@@ -269,7 +269,10 @@ def build_body(
         "size": size,
         "sort": _sort(p),
         "track_total_hits": True,
-        "_source": [F.ID, F.TITLE, F.CATEGORY, F.PRICE, F.LOCATION, F.CITY, F.RATING],
+        "_source": [
+            *(F.ID, F.TITLE, F.CATEGORY, F.PRICE, F.LOCATION, F.CITY, F.RATING),
+            *(F.UNIT, F.CAPACITY, F.INSTANT_BOOK, F.MIN_NIGHTS),
+        ],
     }
     if post:
         body["post_filter"] = {"bool": {"filter": list(post.values())}}
@@ -308,6 +311,11 @@ def hit_of(p: SearchParams, hit: dict[str, Any]) -> dict[str, Any]:
             "average": rs.get("average"),
             "bayesian_average": rs.get("bayesian_average", 0.0),
         },
+        "unit": src[F.UNIT],
+        "capacity": src[F.CAPACITY],
+        # Documents indexed before these fields existed: the listing defaults, until rebuilt.
+        "instant_book": src.get(F.INSTANT_BOOK, False),
+        "min_nights": src.get(F.MIN_NIGHTS, 1),
     }
     if p.origin is not None:
         if p.sort == "distance":

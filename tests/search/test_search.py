@@ -217,6 +217,22 @@ async def test_cursor_is_bound_to_its_query_and_signed(search_env: SearchEnv) ->
     assert bad.status_code == 422
 
 
+async def test_hits_carry_what_booking_needs(search_env: SearchEnv) -> None:
+    """Issue #8: unit, capacity, instant_book and min_nights on every hit (no extra reads)."""
+    r = await search_env.client.get("/v1/search/listings", params={"limit": 100})
+    by_id = {str(x.id): x for x in search_env.listings}
+    hits = r.json()["hits"]
+    assert hits
+    for hit in hits:
+        listing = by_id[hit["id"]]
+        assert hit["unit"] == listing.unit.value
+        assert hit["capacity"] == listing.capacity
+        assert hit["instant_book"] is listing.rules.instant_book
+        assert hit["min_nights"] == listing.rules.min_nights
+    assert {h["instant_book"] for h in hits} == {True, False}
+    SearchResult.model_validate(r.json())
+
+
 async def test_suggest_completes_titles_categories_and_cities(search_env: SearchEnv) -> None:
     async def texts(q: str) -> list[str]:
         r = await search_env.client.get("/v1/search/suggest", params={"q": q})
