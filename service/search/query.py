@@ -30,6 +30,8 @@ PRICE_BUCKETS: list[tuple[int | None, int | None]] = [
 RATING_BUCKETS = [4.5, 4.0, 3.5, 3.0]
 TERMS_FACET_SIZE = 50
 TEXT_FIELDS = [f"{F.TITLE}^3", f"{F.CATEGORY}^2", F.DESCRIPTION, F.AMENITIES, F.CITY_TEXT]
+# Parameters a cursor is not bound to (see SearchParams.fingerprint).
+CURSOR_FREE = frozenset({"facets"})
 EARTH_RADIUS_KM = 6371.0087714  # the mean radius Elasticsearch uses for arc distances
 
 
@@ -69,8 +71,12 @@ class SearchParams:
         return None
 
     def fingerprint(self) -> str:
-        """Binds a cursor to the query it came from (a cursor from another query is a 422)."""
-        raw = orjson.dumps(asdict(self), option=orjson.OPT_SORT_KEYS, default=str)
+        """Binds a cursor to the query it came from (a cursor from another query is a 422):
+        every parameter that changes which hits come, or their order, or what a hit shows
+        (`lat`/`lon` give `distance_km`). Not `facets` (counts beside the hits, the same hits
+        either way) and not `limit` (pages of any size continue from the last hit)."""
+        bound = {k: v for k, v in asdict(self).items() if k not in CURSOR_FREE}
+        raw = orjson.dumps(bound, option=orjson.OPT_SORT_KEYS, default=str)
         return hashlib.sha256(raw).hexdigest()[:16]
 
 
