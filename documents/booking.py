@@ -20,6 +20,7 @@ class BookingStatus(StrEnum):
     declined = "declined"
     expired = "expired"
     cancelled = "cancelled"
+    withdrawn = "withdrawn"  # the guest took back a request before the host answered
     completed = "completed"
     failed = "failed"  # the claim lost its race; never visible as a live booking
 

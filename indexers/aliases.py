@@ -25,6 +25,16 @@ async def create_index(es: AsyncElasticsearch, name: str, *, bulk_load: bool = F
     await es.indices.create(index=name, mappings=MAPPINGS, settings=settings)
 
 
+async def put_mapping_additions(es: AsyncElasticsearch, prefix: str) -> list[str]:
+    """Put the code's mapping on the indexes behind the alias. Elasticsearch merges it: fields
+    new to an index are added, unchanged ones stay; a changed field is refused (that needs a
+    MAPPING_VERSION bump and a rebuild instead). Returns the indexes it updated."""
+    targets = await alias_targets(es, prefix)
+    for name in targets:
+        await es.indices.put_mapping(index=name, properties=MAPPINGS["properties"])
+    return targets
+
+
 async def finish_bulk_load(es: AsyncElasticsearch, name: str) -> None:
     await es.indices.put_settings(index=name, settings=LIVE_SETTINGS)
     await es.indices.refresh(index=name)

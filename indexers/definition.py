@@ -33,6 +33,9 @@ class F:
     PRICE_CURRENCY = "price.currency"
     CAPACITY = "capacity"
     UNIT = "unit"
+    # Booking terms a hit must show so an app can book from a result list.
+    INSTANT_BOOK = "instant_book"
+    MIN_NIGHTS = "min_nights"
     RATING = "review_summary"
     RATING_AVERAGE = "review_summary.average"
     RATING_COUNT = "review_summary.count"
@@ -97,6 +100,9 @@ MAPPINGS: dict[str, Any] = {
         },
         F.CAPACITY: {"type": "integer"},
         F.UNIT: {"type": "keyword"},
+        # Added to version 1 in place (additive: migration 0003 puts them on live indexes).
+        F.INSTANT_BOOK: {"type": "boolean"},
+        F.MIN_NIGHTS: {"type": "integer"},
         F.RATING: {
             "properties": {
                 "count": {"type": "integer"},

@@ -141,6 +141,7 @@ def project_stored(raw: dict[str, Any]) -> dict[str, Any]:
             F.VERSION: int(raw["version"]),
         }
     )
+    doc.update(booking_terms(raw.get("rules") or {}))
     inputs = [doc[F.TITLE], doc[F.CATEGORY], doc[F.CITY]]
     doc[F.SUGGEST] = {"input": list(dict.fromkeys(i for i in inputs if i))}
     return doc
@@ -149,6 +150,14 @@ def project_stored(raw: dict[str, Any]) -> dict[str, Any]:
 def stored_form(listing: Listing) -> dict[str, Any]:
     """The listing as Mongo stores it (`_id`, every field), for `project_stored`."""
     return listing.model_dump(by_alias=True)
+
+
+def booking_terms(rules: dict[str, Any]) -> dict[str, Any]:
+    """What a hit needs to be booked from a result list (the listing's rules, as stored)."""
+    return {
+        F.INSTANT_BOOK: bool(rules.get("instant_book", False)),
+        F.MIN_NIGHTS: int(rules.get("min_nights", 1)),
+    }
 
 
 def project(listing: Listing) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from documents import ALL_DOCUMENTS, AppliedMigration
 from migrations.base import Migration
 from migrations.indexes import CreateIndexes
-from migrations.search_index import SearchIndex
+from migrations.search_index import SearchFieldsAdded, SearchIndex
 
 
 def _registry() -> list[Migration]:
@@ -18,6 +18,10 @@ def _registry() -> list[Migration]:
             description="create every collection's indexes from the documents' Settings",
         ),
         SearchIndex("0002_search_index"),
+        SearchFieldsAdded(
+            "0003_search_booking_terms",
+            "add instant_book and min_nights to the listings index (search hits show them)",
+        ),
     ]
     names = [m.name for m in migrations]
     if names != sorted(names) or len(set(names)) != len(names):

@@ -8,7 +8,7 @@ removes the alias and the indexes behind it: they hold nothing that is not in Mo
 
 from __future__ import annotations
 
-from indexers.aliases import alias_targets, drop_indexes, ensure_index
+from indexers.aliases import alias_targets, drop_indexes, ensure_index, put_mapping_additions
 from migrations.base import Migration, MigrationContext, MigrationError
 
 
@@ -32,3 +32,22 @@ class SearchIndex(Migration):
     async def down(self, ctx: MigrationContext) -> None:
         es = self._es(ctx)
         await drop_indexes(es, await alias_targets(es, ctx.index_prefix))  # type: ignore[arg-type]
+
+
+class SearchFieldsAdded(SearchIndex):
+    """Puts fields added to the mapping (additively, same MAPPING_VERSION) on an existing index,
+    so the indexer's documents carrying them are not refused by the strict mapping. Documents
+    indexed before keep lacking them until `marketplace index rebuild` (or their next write).
+    `down` leaves them: older code never writes them, and a field cannot be removed in place."""
+
+    def __init__(self, name: str, description: str) -> None:
+        super().__init__(name)
+        self.description = description
+
+    async def up(self, ctx: MigrationContext) -> None:
+        es = self._es(ctx)
+        await ensure_index(es, ctx.index_prefix)  # type: ignore[arg-type]
+        await put_mapping_additions(es, ctx.index_prefix)  # type: ignore[arg-type]
+
+    async def down(self, ctx: MigrationContext) -> None:
+        return None

@@ -19,6 +19,7 @@ from service.core.config import Settings, get_settings
 from service.core.errors import install_error_handlers
 from service.core.middleware import install_middleware
 from service.core.mongo import init_db, make_client
+from service.core.openapi_shapes import name_body_shapes
 from service.core.redis import make_redis
 from service.core.sessions import SessionStore
 from service.listings.router import router as listings_router
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     install_middleware(app, settings)
+    name_body_shapes(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -19,8 +19,11 @@ router = APIRouter(tags=["accounts"])
     response_model=UserOut,
     responses=problem_responses(409, 422, 429),
 )
-async def register(body: RegisterIn, settings: SettingsDep) -> UserOut:
-    return UserOut.of(await service.register(settings, body))
+async def register(body: RegisterIn, settings: SettingsDep, response: Response) -> UserOut:
+    """201 with `Location: /v1/me`, where the account is read once logged in."""
+    user = await service.register(settings, body)
+    response.headers["Location"] = "/v1/me"
+    return UserOut.of(user)
 
 
 @router.post("/v1/auth/login", response_model=LoginOut, responses=problem_responses(401, 422, 429))

@@ -34,7 +34,7 @@ from service.core.errors import ProblemError, conflict, forbidden, invalid, not_
 from service.core.pagination import before
 from service.listings.store import get_live
 from service.payments.provider import PaymentProvider
-from service.payments.service import settle_money
+from service.payments.service import payment_statuses, settle_money
 from service.pricing import breakdown, refund_percent, split
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ RELEASING = {
     BookingStatus.declined,
     BookingStatus.expired,
     BookingStatus.cancelled,
+    BookingStatus.withdrawn,
     BookingStatus.failed,
 }
 FINAL = RELEASING | {BookingStatus.completed}
@@ -251,10 +252,16 @@ async def decline(provider: PaymentProvider, user: User, *, booking_id: ObjectId
 
 
 async def cancel(provider: PaymentProvider, user: User, *, booking_id: ObjectId) -> Booking:
-    """Either party cancels an accepted booking; the refund share is frozen on the booking."""
+    """Either party cancels an accepted booking; the refund share is frozen on the booking.
+
+    The guest may also take back a `requested` booking (`withdrawn`): no cancellation policy
+    applies, the nights are released at once and anything already paid goes back in full (as on
+    decline or expiry). The host answers a request with decline, not cancel (409)."""
     booking = await parties.visible(booking_id, user)
     now = utcnow()
     by_host = booking.host_id == str(user.id)
+    if booking.status == BookingStatus.requested and not by_host:
+        return await _withdraw(provider, booking, now)
     start = as_utc(booking.start) if booking.start else None
     percent = refund_percent(booking.cancellation_policy, start, now, by_host=by_host)
     refund = split(booking.price, percent).refund
@@ -268,6 +275,23 @@ async def cancel(provider: PaymentProvider, user: User, *, booking_id: ObjectId)
     )
     if moved is None:
         raise await _illegal(booking.id, "cancel")
+    await finalize(provider, moved)
+    return moved
+
+
+async def _withdraw(provider: PaymentProvider, booking: Booking, now: datetime) -> Booking:
+    if await _expire_if_due(provider, booking, now):
+        raise conflict("the request already expired", current_status="expired")
+    moved = await _move(
+        booking,
+        {BookingStatus.requested},
+        BookingStatus.withdrawn,
+        cancelled_by="guest",
+        expires_at=None,
+    )
+    if moved is None:
+        # The host answered first (accepted: cancel again under the policy; declined: final).
+        raise await _illegal(booking.id, "withdraw")
     await finalize(provider, moved)
     return moved
 
@@ -287,7 +311,18 @@ async def complete(provider: PaymentProvider, user: User, *, booking_id: ObjectI
     return moved
 
 
-# --- reads --------------------------------------------------------------------------------------
+# --- reads ---------------------------------------------------------------------------------------
+
+
+async def payment_status_of(bookings: list[Booking]) -> dict[str, str]:
+    """Booking id -> the status of its current payment; bookings never paid are absent."""
+    if not bookings:
+        return {}
+    found = await payment_statuses([str(b.id) for b in bookings])
+    return {bid: status.value for bid, status in found.items()}
+
+
+# --- (lists) --------------------------------------------------------------------------------------
 
 
 async def list_for(

@@ -43,6 +43,9 @@ REPLAY_HEADER = "Idempotent-Replayed"
 ABANDONED_AFTER = timedelta(seconds=60)
 
 Result = tuple[int, BaseModel | dict[str, Any]]
+# A handler's answer: status and body, then response headers (`Location` of a 201), which a
+# replay returns too.
+ResultHeaders = Callable[[BaseModel | dict[str, Any]], dict[str, str]]
 
 
 def request_hash(method: str, path: str, body: Any) -> str:
@@ -62,11 +65,15 @@ async def idempotent(
     path: str,
     body: Any,
     handler: Callable[[], Awaitable[Result]],
+    headers: ResultHeaders | None = None,
 ) -> JSONResponse:
-    """Run `handler` at most once per (user, route, key); replay its stored response after."""
+    """Run `handler` at most once per (user, route, key); replay its stored response after.
+    `headers` derives response headers from the handler's result (stored with it)."""
     if key is None:
         status, result = await handler()
-        return JSONResponse(_payload(result), status_code=status)
+        return JSONResponse(
+            _payload(result), status_code=status, headers=headers(result) if headers else None
+        )
 
     scope = f"{user_id}:{method} {path}"
     digest = request_hash(method, path, body)
@@ -92,8 +99,9 @@ async def idempotent(
         await record.delete()
         raise
     payload = _payload(result)
-    await _store(record, status, payload, {})
-    return JSONResponse(payload, status_code=status)
+    extra = headers(result) if headers else {}
+    await _store(record, status, payload, extra)
+    return JSONResponse(payload, status_code=status, headers=extra)
 
 
 async def _store(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from bson import ObjectId
 
 from documents import Availability, Listing, ListingStatus, Unit, User
@@ -14,6 +17,45 @@ from service.listings.schemas import ListingIn, ListingPatch
 from service.listings.store import apply_write, get_live
 
 _PATCH_RETRIES = 5
+
+# What the host edits (PATCH, publish/close). Availability and the review summary change with
+# guests' bookings and reviews, and `version` counts every write, so none of them is in here.
+EDITABLE = frozenset(
+    {
+        "title",
+        "description",
+        "category",
+        "amenities",
+        "attributes",
+        "location",
+        "address",
+        "price",
+        "unit",
+        "capacity",
+        "stock",
+        "rules",
+        "status",
+    }
+)
+
+
+def edit_tag(listing: Listing) -> str:
+    """A hash of the host-editable fields: equal exactly when a host's edit would be."""
+    fields = listing.model_dump(mode="json", include=set(EDITABLE))
+    return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """An If-Match: the edit tag a client read (from the ETag), or the legacy `version`."""
+
+    edit_tag: str | None = None
+    version: int | None = None
+
+    def holds(self, listing: Listing) -> bool:
+        if self.edit_tag is not None:
+            return edit_tag(listing) == self.edit_tag
+        return self.version is None or listing.version == self.version
 
 
 async def create(owner: User, data: ListingIn) -> Listing:
@@ -98,18 +140,22 @@ def _patch_update(listing: Listing, patch: ListingPatch) -> tuple[dict[str, Any]
 
 
 async def update(
-    listing_id: ObjectId, user: User, patch: ListingPatch, if_match: int | None
+    listing_id: ObjectId, user: User, patch: ListingPatch, if_match: Precondition | None
 ) -> Listing:
+    """Apply a host's patch. An If-Match from the ETag is stale only when a host-editable field
+    changed since it was read: guests' bookings (which bump `version`) never make it stale.
+    The legacy numeric If-Match (`version`) keeps its exact meaning."""
     for _ in range(_PATCH_RETRIES):
         listing = await get_owned(listing_id, user)
-        if if_match is not None and listing.version != if_match:
+        if if_match is not None and not if_match.holds(listing):
             raise ProblemError(
                 412,
-                f"listing is at version {listing.version}, not {if_match}",
+                "the listing was edited since it was read",
                 extra={"current_version": listing.version},
             )
         sets, conditions = _patch_update(listing, patch)
         # Guard on the version we read: derived values (stock_left) must not race a booking.
+        # Losing that race to a booking retries on a fresh read (and re-checks If-Match).
         updated = await apply_write(
             listing_id,
             {"$set": sets} if sets else {},
@@ -118,7 +164,7 @@ async def update(
         )
         if updated is not None:
             return updated
-        if if_match is not None:
+        if if_match is not None and if_match.version is not None:
             current = await get_live(listing_id)
             raise ProblemError(
                 412,

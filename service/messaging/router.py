@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from service.core.deps import CurrentUser, SettingsDep, parse_object_id
 from service.core.errors import problem_responses
@@ -25,10 +25,14 @@ router = APIRouter(tags=["messages"])
     response_model=ConversationOut,
     responses=problem_responses(401, 404, 422),
 )
-async def start_conversation(body: ConversationIn, user: CurrentUser) -> ConversationOut:
+async def start_conversation(
+    body: ConversationIn, user: CurrentUser, response: Response
+) -> ConversationOut:
+    """201 with `Location` naming the conversation's messages (its URL in this API)."""
     conversation = await service.start(
         user, listing_id=body.listing_id, text=body.text, booking_id=body.booking_id
     )
+    response.headers["Location"] = f"/v1/conversations/{conversation.id}/messages"
     return ConversationOut.of(conversation, str(user.id))
 
 
@@ -54,9 +58,14 @@ async def list_conversations(
     response_model=MessageOut,
     responses=problem_responses(401, 404, 422),
 )
-async def post_message(conversation_id: str, body: MessageIn, user: CurrentUser) -> MessageOut:
+async def post_message(
+    conversation_id: str, body: MessageIn, user: CurrentUser, response: Response
+) -> MessageOut:
+    """201; `Location` names the conversation's messages (a message has no URL of its own)."""
     oid = parse_object_id(conversation_id, "conversation")
-    return MessageOut.of(await service.post(user, conversation_id=oid, text=body.text))
+    message = await service.post(user, conversation_id=oid, text=body.text)
+    response.headers["Location"] = f"/v1/conversations/{message.conversation_id}/messages"
+    return MessageOut.of(message)
 
 
 @router.get(

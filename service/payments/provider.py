@@ -84,6 +84,7 @@ class BuiltinProvider:
     async def _ensure_indexes(self) -> None:
         if not self._indexed:
             await self._col.create_index("idempotency_key", unique=True)
+            await self._col.create_index("client_secret")
             self._indexed = True
 
     async def create_intent(
@@ -146,6 +147,11 @@ class BuiltinProvider:
                 return self._intent(again)
             raise ProviderError("refund exceeds the amount received")
         return self._intent(raw)
+
+    async def intent_by_client_secret(self, client_secret: str) -> Intent | None:
+        """What a client SDK resolves from the secret it was handed (test mode)."""
+        raw = await self._col.find_one({"client_secret": client_secret})
+        return None if raw is None else self._intent(raw)
 
     # The customer's side: paying (or failing to) produces a signed webhook delivery.
     async def confirm(self, intent_id: str, *, succeed: bool = True) -> WebhookDelivery:

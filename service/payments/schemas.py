@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from documents import Payment, PaymentStatus, Payout, PayoutStatus
-from documents.values import Money
+from documents.values import Money, StrictModel
 from service.payments.provider import Intent
 
 
@@ -35,6 +35,39 @@ class PaymentOut(BaseModel):
             refunded_amount=payment.refunded_amount,
             created_at=payment.created_at,
         )
+
+
+class PaymentStateOut(BaseModel):
+    """A booking's payment as it stands: what was charged and what went back."""
+
+    id: str
+    booking_id: str
+    provider: str
+    status: PaymentStatus
+    amount: Money
+    refunded: Money
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, payment: Payment) -> PaymentStateOut:
+        return cls(
+            id=str(payment.id),
+            booking_id=payment.booking_id,
+            provider=payment.provider,
+            status=payment.status,
+            amount=payment.amount,
+            refunded=Money(amount=payment.refunded_amount, currency=payment.amount.currency),
+            created_at=payment.created_at,
+            updated_at=payment.updated_at,
+        )
+
+
+class ConfirmTestPaymentIn(StrictModel):
+    """What a provider's client SDK sends when the customer pays (test mode)."""
+
+    client_secret: str = Field(min_length=1, max_length=200)
+    succeed: bool = Field(default=True, description="false simulates a declined card")
 
 
 class WebhookAck(BaseModel):

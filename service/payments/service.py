@@ -28,10 +28,17 @@ from documents import (
 )
 from documents.values import Money, utcnow
 from service import audit, parties
-from service.core.errors import ProblemError, conflict
+from service.core.config import Settings
+from service.core.errors import ProblemError, conflict, not_found
 from service.core.pagination import After, before
 from service.payments import ledger
-from service.payments.provider import Intent, IntentStatus, PaymentProvider
+from service.payments.provider import (
+    BuiltinProvider,
+    Intent,
+    IntentStatus,
+    PaymentProvider,
+    ProviderError,
+)
 from service.payments.signing import SIGNATURE_HEADER, SignatureError, verify
 from service.pricing import money_split
 
@@ -45,6 +52,39 @@ SETTLED = {BookingStatus.completed, BookingStatus.cancelled}
 async def _payments_of(booking_id: str) -> list[Payment]:
     cursor = Payment.get_motor_collection().find({"booking_id": booking_id}).sort("created_at", 1)
     return [Payment.model_validate(raw) async for raw in cursor]
+
+
+def _current(payments: list[Payment]) -> Payment | None:
+    """The payment that speaks for a booking: the captured one, else the newest attempt."""
+    captured = [p for p in payments if p.status in CAPTURED]
+    if captured:
+        return captured[0]
+    return payments[-1] if payments else None
+
+
+async def payment_of(user: User, *, booking_id: ObjectId) -> Payment | None:
+    """The booking's payment as either party sees it; None when it was never paid."""
+    booking = await parties.visible(booking_id, user)
+    return _current(await _payments_of(str(booking.id)))
+
+
+async def payment_statuses(booking_ids: list[str]) -> dict[str, PaymentStatus]:
+    """Per booking id, the status of its current payment (absent: never paid). One query."""
+    by_booking: dict[str, list[Payment]] = {}
+    cursor = (
+        Payment.get_motor_collection()
+        .find({"booking_id": {"$in": booking_ids}})
+        .sort("created_at", 1)
+    )
+    async for raw in cursor:
+        p = Payment.model_validate(raw)
+        by_booking.setdefault(p.booking_id, []).append(p)
+    out: dict[str, PaymentStatus] = {}
+    for bid, payments in by_booking.items():
+        current = _current(payments)
+        if current is not None:
+            out[bid] = current.status
+    return out
 
 
 async def create_payment(
@@ -165,6 +205,40 @@ async def capture(payment: Payment, received: int) -> None:
         {"_id": payment.id, "status": PaymentStatus.requires_payment.value},
         {"$set": {"status": PaymentStatus.succeeded.value, "updated_at": utcnow()}},
     )
+
+
+# --- test mode: the customer's side of the built-in provider --------------------------------
+
+
+async def confirm_test_payment(
+    provider: PaymentProvider, settings: Settings, *, client_secret: str, succeed: bool
+) -> Payment:
+    """Pay (or fail to pay) an intent by its client secret, as a real provider's client SDK
+    would, and deliver the provider's signed webhook through the ordinary webhook handling
+    (signature check, once per event id). Only the built-in provider has a test mode: with any
+    other provider this does not exist (404)."""
+    if settings.payment_provider != "builtin" or not isinstance(provider, BuiltinProvider):
+        raise not_found("test-mode payments")
+    intent = await provider.intent_by_client_secret(client_secret)
+    if intent is None:
+        raise not_found("payment")
+    try:
+        delivery = await provider.confirm(intent.id, succeed=succeed)
+    except ProviderError:
+        raise conflict(
+            "this payment is not awaiting confirmation", current_status=intent.status.value
+        ) from None
+    await handle_webhook(
+        provider,
+        secret=settings.webhook_secret.get_secret_value(),
+        tolerance_s=settings.webhook_tolerance_s,
+        body=delivery.body,
+        signature=delivery.headers[SIGNATURE_HEADER],
+    )
+    raw = await Payment.get_motor_collection().find_one({"provider_intent_id": intent.id})
+    if raw is None:  # the intent was not created by this marketplace
+        raise not_found("payment")
+    return Payment.model_validate(raw)
 
 
 # --- refunds and settlement -------------------------------------------------------------------

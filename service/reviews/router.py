@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from service.core.deps import CurrentUser, OptionalUser, SettingsDep, parse_object_id
 from service.core.errors import problem_responses
@@ -20,11 +20,14 @@ router = APIRouter(tags=["reviews"])
     response_model=ReviewOut,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def create_review(booking_id: str, body: ReviewIn, user: CurrentUser) -> ReviewOut:
+async def create_review(
+    booking_id: str, body: ReviewIn, user: CurrentUser, response: Response
+) -> ReviewOut:
+    """201 with `Location` naming where the review is listed (reviews have no URL of their own)."""
     oid = parse_object_id(booking_id, "booking")
-    return ReviewOut.of(
-        await service.create(user, booking_id=oid, rating=body.rating, text=body.text)
-    )
+    review = await service.create(user, booking_id=oid, rating=body.rating, text=body.text)
+    response.headers["Location"] = f"/v1/listings/{review.listing_id}/reviews"
+    return ReviewOut.of(review)
 
 
 @router.get(

@@ -30,6 +30,8 @@ PRICE_BUCKETS: list[tuple[int | None, int | None]] = [
 RATING_BUCKETS = [4.5, 4.0, 3.5, 3.0]
 TERMS_FACET_SIZE = 50
 TEXT_FIELDS = [f"{F.TITLE}^3", f"{F.CATEGORY}^2", F.DESCRIPTION, F.AMENITIES, F.CITY_TEXT]
+# Parameters a cursor is not bound to (see SearchParams.fingerprint).
+CURSOR_FREE = frozenset({"facets"})
 EARTH_RADIUS_KM = 6371.0087714  # the mean radius Elasticsearch uses for arc distances
 
 
@@ -69,8 +71,12 @@ class SearchParams:
         return None
 
     def fingerprint(self) -> str:
-        """Binds a cursor to the query it came from (a cursor from another query is a 422)."""
-        raw = orjson.dumps(asdict(self), option=orjson.OPT_SORT_KEYS, default=str)
+        """Binds a cursor to the query it came from (a cursor from another query is a 422):
+        every parameter that changes which hits come, or their order, or what a hit shows
+        (`lat`/`lon` give `distance_km`). Not `facets` (counts beside the hits, the same hits
+        either way) and not `limit` (pages of any size continue from the last hit)."""
+        bound = {k: v for k, v in asdict(self).items() if k not in CURSOR_FREE}
+        raw = orjson.dumps(bound, option=orjson.OPT_SORT_KEYS, default=str)
         return hashlib.sha256(raw).hexdigest()[:16]
 
 
@@ -269,7 +275,10 @@ def build_body(
         "size": size,
         "sort": _sort(p),
         "track_total_hits": True,
-        "_source": [F.ID, F.TITLE, F.CATEGORY, F.PRICE, F.LOCATION, F.CITY, F.RATING],
+        "_source": [
+            *(F.ID, F.TITLE, F.CATEGORY, F.PRICE, F.LOCATION, F.CITY, F.RATING),
+            *(F.UNIT, F.CAPACITY, F.INSTANT_BOOK, F.MIN_NIGHTS),
+        ],
     }
     if post:
         body["post_filter"] = {"bool": {"filter": list(post.values())}}
@@ -308,6 +317,11 @@ def hit_of(p: SearchParams, hit: dict[str, Any]) -> dict[str, Any]:
             "average": rs.get("average"),
             "bayesian_average": rs.get("bayesian_average", 0.0),
         },
+        "unit": src[F.UNIT],
+        "capacity": src[F.CAPACITY],
+        # Documents indexed before these fields existed: the listing defaults, until rebuilt.
+        "instant_book": src.get(F.INSTANT_BOOK, False),
+        "min_nights": src.get(F.MIN_NIGHTS, 1),
     }
     if p.origin is not None:
         if p.sort == "distance":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from documents import Unit
 from documents.values import Location, Money
 
 
@@ -21,6 +22,11 @@ class SearchHit(BaseModel):
     location: Location
     city: str
     review_summary: HitReviewSummary
+    # What an app needs to book straight from the hit (no extra listing read).
+    unit: Unit
+    capacity: int
+    instant_book: bool
+    min_nights: int
     distance_km: float | None = Field(
         default=None, description="great-circle distance from lat,lon when an origin is given"
     )

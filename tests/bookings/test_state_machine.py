@@ -32,7 +32,12 @@ from tests.conftest import Account, MakeUser, make_settings
 from tests.services import RedisServer
 
 ACTIONS = ("accept", "decline", "cancel", "complete")
-LEGAL = {("requested", "accept"), ("requested", "decline"), ("accepted", "cancel")}
+LEGAL = {
+    ("requested", "accept"),
+    ("requested", "decline"),
+    ("requested", "cancel"),  # the guest withdraws the request
+    ("accepted", "cancel"),
+}
 # ("accepted", "complete") is legal too but only after the end; see test_complete_only_after_end.
 
 
@@ -54,7 +59,7 @@ async def _booking_in(
         assert (await _act(client, host, bid, "accept")).status_code == 200
     if state == "declined":
         assert (await _act(client, host, bid, "decline")).status_code == 200
-    if state == "cancelled":
+    if state in ("cancelled", "withdrawn"):
         assert (await _act(client, guest, bid, "cancel")).status_code == 200
     if state == "completed":
         clock(timedelta(days=40))
@@ -69,7 +74,7 @@ async def _booking_in(
 
 
 @pytest.mark.parametrize(
-    "state", ["requested", "accepted", "declined", "expired", "cancelled", "completed"]
+    "state", ["requested", "accepted", "declined", "expired", "cancelled", "withdrawn", "completed"]
 )
 async def test_every_illegal_transition_is_409(
     client: httpx.AsyncClient,

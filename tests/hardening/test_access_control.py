@@ -188,6 +188,13 @@ async def _accepted_booking(w: World) -> str:
     return bid
 
 
+async def _paying_booking(w: World) -> str:
+    bid = await w.booking()
+    r = await w.client.post(f"/v1/bookings/{bid}/payment", headers=w.guest.headers)
+    assert r.status_code == 201, r.text
+    return bid
+
+
 def _nights(rid: str, i: int) -> dict[str, Any]:
     start = datetime.now(UTC).date() + timedelta(days=200 + 5 * i)
     return {
@@ -316,6 +323,18 @@ TABLE: dict[tuple[str, str], Row] = {
         {ANON: 401, STRANGER: 404, OWNER: 403},
         "guest",
         ("host", 403),
+    ),
+    ("GET", "/v1/bookings/{booking_id}/payment"): Row(
+        on(_paying_booking, B + "/payment"),
+        {ANON: 401, STRANGER: 404, OWNER: 200},
+        "guest",
+        ("host", 200),
+    ),
+    # Test mode: the client secret is the credential (as with a provider's client SDK), not a
+    # session; an unknown one is 404 for everybody.
+    ("POST", "/v1/payments/test/confirm"): Row(
+        fixed("/v1/payments/test/confirm", {"client_secret": "pi_secret_unknown"}),
+        {ANON: 404, STRANGER: 404, OWNER: 404},
     ),
     ("POST", "/v1/payments/webhook"): Row(webhook(), {ANON: 400, STRANGER: 400, OWNER: 200}),
     ("GET", "/v1/payouts"): Row(fixed("/v1/payouts"), {ANON: 401, STRANGER: 200, OWNER: 200}),

@@ -145,7 +145,7 @@ def test_cli_on_the_embedded_store(monkeypatch: pytest.MonkeyPatch, es_url: str)
         result = runner.invoke(app, ["migrate", "status"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, result.output
         assert "embedded" in result.output
-        assert "0001_collection_indexes" in result.output and "2 pending" in result.output
+        assert "0001_collection_indexes" in result.output and "3 pending" in result.output
 
         # Without Elasticsearch the Mongo step applies and the search step says what it needs.
         result = runner.invoke(app, ["migrate", "up"], env={"COLUMNS": "200"})
@@ -162,7 +162,8 @@ def test_cli_on_the_embedded_store(monkeypatch: pytest.MonkeyPatch, es_url: str)
         assert result.exit_code == 0, result.output
         assert "applied 0001_collection_indexes" in result.output
         assert "applied 0002_search_index" in result.output
-        result = runner.invoke(app, ["migrate", "down", "--steps", "2"], env=env)
+        assert "applied 0003_search_booking_terms" in result.output
+        result = runner.invoke(app, ["migrate", "down", "--steps", "3"], env=env)
         assert result.exit_code == 0, result.output
         assert "nothing to revert" in result.output  # each command gets a fresh embedded store
     finally:
@@ -194,3 +195,24 @@ async def test_migrations_create_what_the_embedded_boot_creates(ctx: MigrationCo
         name = collection_name(doc)
         expected = shape(await booted[name].index_information())
         assert shape(await ctx.db[name].index_information()) == expected, name
+
+
+async def test_added_search_fields_reach_an_index_made_before_them(ctx: MigrationContext) -> None:
+    """0003 puts instant_book/min_nights on a live index built from the older mapping, so the
+    strict mapping does not refuse the indexer's documents that carry them."""
+    from indexers.aliases import current_index
+    from indexers.definition import MAPPINGS, SETTINGS, F
+
+    old = {k: v for k, v in MAPPINGS.items() if k != "properties"}
+    old["properties"] = {
+        k: v for k, v in MAPPINGS["properties"].items() if k not in (F.INSTANT_BOOK, F.MIN_NIGHTS)
+    }
+    name = f"{ctx.index_prefix}listings-1-19700101000000000000"
+    await ctx.es.indices.create(
+        index=name, mappings=old, settings=SETTINGS, aliases={f"{ctx.index_prefix}listings": {}}
+    )
+    assert await current_index(ctx.es, ctx.index_prefix) == name
+    await up(ctx)
+    props = (await ctx.es.indices.get_mapping(index=name)).body[name]["mappings"]["properties"]
+    assert props[F.INSTANT_BOOK] == {"type": "boolean"}
+    assert props[F.MIN_NIGHTS] == {"type": "integer"}

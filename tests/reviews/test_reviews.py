@@ -61,6 +61,7 @@ async def test_guest_of_completed_booking_reviews_once(
     r = await _review(client, guest, bid, 4, "Great stay")
     assert r.status_code == 201, r.text
     assert r.json()["rating"] == 4
+    assert r.headers["location"] == f"/v1/listings/{lid}/reviews"  # where it is listed
     after = await listing_doc(lid)
     assert after.version == before.version + 1  # through apply_write: the indexer sees it
     rs = (await client.get(f"/v1/listings/{lid}")).json()["review_summary"]

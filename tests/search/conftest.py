@@ -13,7 +13,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from elasticsearch import AsyncElasticsearch
 
-from documents import Availability, Hold, Listing, ListingStatus, Unit
+from documents import Availability, BookingRules, Hold, Listing, ListingStatus, Unit
 from documents.values import Period
 from indexers.definition import alias_name
 from indexers.runner import Indexer
@@ -93,6 +93,8 @@ def seed_listings(rng: random.Random, n: int) -> list[Listing]:
             reviews=(count, rng.randint(count, 5 * count)),
             created_at=created + timedelta(hours=i * 7 + rng.randint(0, 5)),
         )
+        # Deterministic (no rng draw), so the rest of the seeded data is as it always was.
+        listing.rules = BookingRules(instant_book=i % 3 == 0, min_nights=1 + i % 4)
         if rng.random() < 0.05:
             listing.deleted_at = listing.created_at
         out.append(listing)

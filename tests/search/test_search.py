@@ -217,6 +217,51 @@ async def test_cursor_is_bound_to_its_query_and_signed(search_env: SearchEnv) ->
     assert bad.status_code == 422
 
 
+async def test_a_cursor_survives_dropping_facets(search_env: SearchEnv) -> None:
+    """Issue #9: facets are counts beside the hits; they do not bind the cursor."""
+    q = {"limit": 4, "sort": "price_asc", "category": "house"}
+    first = await search_env.client.get(
+        "/v1/search/listings", params={**q, "facets": "category,price"}
+    )
+    assert first.status_code == 200, first.text
+    cursor = first.json()["next_cursor"]
+    assert cursor and set(first.json()["facets"]) == {"category", "price"}
+    plain = await search_env.client.get("/v1/search/listings", params={**q, "cursor": cursor})
+    assert plain.status_code == 200, plain.text
+    assert plain.json()["facets"] == {}
+    # The same page as continuing with facets, and as paging without them from the start.
+    with_facets = await search_env.client.get(
+        "/v1/search/listings", params={**q, "cursor": cursor, "facets": "amenities"}
+    )
+    assert with_facets.status_code == 200
+    ids = [h["id"] for h in plain.json()["hits"]]
+    assert ids == [h["id"] for h in with_facets.json()["hits"]]
+    start = await search_env.client.get("/v1/search/listings", params={**q, "limit": 8})
+    assert [h["id"] for h in start.json()["hits"]][4:] == ids
+    # Parameters that change the hits still bind it.
+    for change in ({"sort": "price_desc"}, {"guests": 2}, {"q": "garden"}):
+        other = await search_env.client.get(
+            "/v1/search/listings", params={**q, **change, "cursor": cursor}
+        )
+        assert other.status_code == 422, change
+
+
+async def test_hits_carry_what_booking_needs(search_env: SearchEnv) -> None:
+    """Issue #8: unit, capacity, instant_book and min_nights on every hit (no extra reads)."""
+    r = await search_env.client.get("/v1/search/listings", params={"limit": 100})
+    by_id = {str(x.id): x for x in search_env.listings}
+    hits = r.json()["hits"]
+    assert hits
+    for hit in hits:
+        listing = by_id[hit["id"]]
+        assert hit["unit"] == listing.unit.value
+        assert hit["capacity"] == listing.capacity
+        assert hit["instant_book"] is listing.rules.instant_book
+        assert hit["min_nights"] == listing.rules.min_nights
+    assert {h["instant_book"] for h in hits} == {True, False}
+    SearchResult.model_validate(r.json())
+
+
 async def test_suggest_completes_titles_categories_and_cities(search_env: SearchEnv) -> None:
     async def texts(q: str) -> list[str]:
         r = await search_env.client.get("/v1/search/suggest", params={"q": q})
