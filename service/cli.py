@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from indexers.cli import index_app, indexer_app
 from migrations.cli import app as migrate_app
@@ -36,7 +37,13 @@ def serve(
     from service.core.logging import configure_logging
     from service.embedded.children import WORKER_PDEATHSIG
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # e.g. a placeholder secret: say which variable, no trace
+        raise typer.BadParameter(
+            "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()),
+            param_hint="environment",
+        ) from None
     configure_logging(settings)  # JSON lines unless LOG_JSON=false
     if workers > 1 and settings.embedded_mongo:
         raise typer.BadParameter("the embedded store lives in one process: use --workers 1")
