@@ -67,7 +67,9 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            proxy_headers=True,
+            # Forwarded headers are the app's business (FORWARDED_ALLOW_IPS, default none):
+            # uvicorn's default trusts any local peer, which lets a client pick its address.
+            proxy_headers=False,
             log_config=None,
         )
 

@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     payment_provider: Literal["builtin"] = "builtin"
     webhook_tolerance_s: int = Field(default=300, gt=0)
 
+    # Reverse proxies whose X-Forwarded-For/-Proto we believe (comma list of addresses or
+    # networks, "*" for any). Empty: none, the TCP peer is the client (a client-set header
+    # would otherwise pick its own rate-limit and lockout identity on every request).
+    forwarded_allow_ips: str = ""
+
     # Request hygiene.
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
 

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from service.core.config import Settings
 from service.core.errors import PROBLEM_SCHEMA, ProblemError, problem_response, unavailable
@@ -411,4 +412,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         configure_logging(settings)
     register_mongo_listener()
     app.add_middleware(HardeningMiddleware, settings=settings)
+    if settings.forwarded_allow_ips.strip():
+        # Outermost: the client address every later step (limits, lockouts, audit) sees is the
+        # forwarded one only when the peer is a configured proxy. uvicorn's own parser.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     document_middleware_answers(app)
