@@ -16,11 +16,11 @@ class BookingIn(StrictModel):
     listing_id: str = Field(min_length=1, max_length=64)
     check_in: date | None = None
     check_out: date | None = None
-    guests: int | None = Field(default=None, ge=1, le=10_000)
+    guests: int | None = Field(default=None, ge=1, le=10_000, strict=True)
     start: datetime | None = None
     end: datetime | None = None
-    seats: int | None = Field(default=None, ge=1, le=10_000)
-    quantity: int | None = Field(default=None, ge=1, le=1_000_000)
+    seats: int | None = Field(default=None, ge=1, le=10_000, strict=True)
+    quantity: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
 
 
 class BookingOut(BaseModel):
