@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_PRIVATE = re.compile(r"^/v1/(auth|me)(/|$)")
 _AUTH_PATHS = frozenset({"/v1/auth/login", "/v1/auth/register"})
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
 
@@ -156,6 +157,9 @@ class HardeningMiddleware:
                 await problem_response(early, Request(scope))(scope, receive, send_wrapper)
                 return
             user_id = early
+            if user_id or _PRIVATE.match(path):
+                # Tokens and personal data: no shared or browser cache may keep the answer.
+                extra_headers["Cache-Control"] = "no-store"
             inspected = await self._inspect_input(scope, receive)
             if isinstance(inspected, ProblemError):
                 await problem_response(inspected, Request(scope))(scope, receive, send_wrapper)
@@ -257,7 +261,9 @@ class HardeningMiddleware:
         ever reaches a handler through a loosely typed field. JSON bodies (small, capped) are
         read here and replayed to the app; any other body is capped as it streams.
         """
-        problem = operator_in_query(scope.get("query_string", b""))
+        # Search text is free text for Elasticsearch, never a Mongo filter: `q=$USD` is a query.
+        free_text = _FREE_TEXT if scope["path"].startswith("/v1/search") else frozenset()
+        problem = operator_in_query(scope.get("query_string", b""), free_text)
         if problem is not None:
             return problem
         if scope["method"] in _SAFE_METHODS or scope["path"].startswith("/v1/payments/webhook"):
@@ -380,11 +386,17 @@ def _operator_keys(
     return found
 
 
-def operator_in_query(raw: bytes) -> ProblemError | None:
-    """`status[$ne]=x`, `q=$where` or `q={"$gt": ""}` in a query string is an injection attempt."""
+_FREE_TEXT = frozenset({"q"})
+
+
+def operator_in_query(raw: bytes, free_text: frozenset[str] = frozenset()) -> ProblemError | None:
+    """`status[$ne]=x`, `q=$where` or `q={"$gt": ""}` in a query string is an injection attempt
+    (except in the `free_text` parameters, which only ever reach Elasticsearch as text)."""
     if b"$" not in raw and b"%24" not in raw.lower():
         return None
     for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if key in free_text:
+            continue
         bad = "$" in key or bool(_OPERATOR_VALUE.match(value))
         if not bad and value.lstrip().startswith("{"):
             try:
