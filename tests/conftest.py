@@ -119,6 +119,10 @@ def store_settings(request: pytest.FixtureRequest, store: str) -> dict[str, Any]
     }
 
 
+METRICS_TOKEN = "metrics-token-for-tests"
+METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def secret_env() -> dict[str, str]:
     """Secrets for a subprocess on real Mongo or Redis (its workers must share them)."""
     return {"WEBHOOK_SECRET": secrets.token_hex(32), "CURSOR_SECRET": secrets.token_hex(32)}
@@ -141,6 +145,7 @@ def make_settings(redis_url: str, es_url: str | None, **overrides: Any) -> Setti
         # Redis is a real server here: the settings refuse placeholder or short secrets.
         "webhook_secret": secrets.token_hex(32),
         "cursor_secret": secrets.token_hex(32),
+        "metrics_token": METRICS_TOKEN,
     }
     base.update(overrides)
     return Settings(**base)

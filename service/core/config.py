@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     payment_provider: Literal["builtin"] = "builtin"
     webhook_tolerance_s: int = Field(default=300, gt=0)
 
+    # GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset, it is not served (404):
+    # it names every route, backend and timing, no business of the public.
+    metrics_token: SecretStr | None = None
+
     # Reverse proxies whose X-Forwarded-For/-Proto we believe (comma list of addresses or
     # networks, "*" for any). Empty: none, the TCP peer is the client (a client-set header
     # would otherwise pick its own rate-limit and lockout identity on every request).
