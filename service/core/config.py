@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     # would otherwise pick its own rate-limit and lockout identity on every request).
     forwarded_allow_ips: str = ""
 
+    # Overload: Elasticsearch-bound requests in flight per process, how long one may wait for
+    # a slot before a fast 503 with Retry-After, and concurrent requests per client (429).
+    search_max_in_flight: int = Field(default=32, ge=1)
+    search_queue_budget_s: float = Field(default=0.5, gt=0)
+    client_max_in_flight: int = Field(default=16, ge=1)
+
     # Request hygiene.
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
 

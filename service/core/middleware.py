@@ -12,6 +12,7 @@ costs a task per request). Order of work for a request:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -30,6 +31,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from service.core.admission import Gate
 from service.core.config import Settings
 from service.core.errors import PROBLEM_SCHEMA, ProblemError, problem_response, unavailable
 from service.core.logging import ACCESS_LOGGER, configure_logging
@@ -49,6 +51,7 @@ log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_PROBES = frozenset({"/healthz", "/readyz"})
 _PRIVATE = re.compile(r"^/v1/(auth|me)(/|$)")
 _AUTH_PATHS = frozenset({"/v1/auth/login", "/v1/auth/register"})
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
@@ -119,6 +122,7 @@ class HardeningMiddleware:
         self.app = app
         self.settings = settings
         self._limiter: Limiter | None = None
+        self._gate = Gate(settings)  # per process: Elasticsearch-bound admission
 
     def _limiter_for(self, state: Any) -> Limiter:
         # The Redis client exists only once the lifespan ran; build (and instrument) lazily.
@@ -151,7 +155,22 @@ class HardeningMiddleware:
                     headers[key] = value
             await send(message)
 
+        gate = contextlib.AsyncExitStack()
         try:
+            if path in _PROBES:
+                # Health checks skip sessions and limits: under a burst those wait on Redis
+                # (and on the limiter's Lua), and a probe that waits reports a healthy
+                # process as down.
+                await self.app(scope, receive, send_wrapper)
+                return
+            if route_class(method, path) is RouteClass.search and hasattr(app.state, "redis"):
+                # Admission first, by peer address: a burst is shed before it costs a session
+                # lookup or a limiter call each (those queue on Redis and the event loop).
+                try:
+                    await gate.enter_async_context(self._gate.admit(f"ip:{_client_ip(scope)}"))
+                except ProblemError as shed:
+                    await problem_response(shed, Request(scope))(scope, receive, send_wrapper)
+                    return
             early = await self._guard(app, scope, method, path, extra_headers)
             if isinstance(early, ProblemError):
                 await problem_response(early, Request(scope))(scope, receive, send_wrapper)
@@ -169,6 +188,7 @@ class HardeningMiddleware:
             status_holder["status"] = 500
             raise
         finally:
+            await gate.aclose()
             status = status_holder["status"]
             template = route_template(app, scope)
             elapsed = time.perf_counter() - started

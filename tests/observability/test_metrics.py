@@ -56,7 +56,8 @@ async def test_rate_limit_rejections_and_es_latency_are_counted(app_with: AppFac
     async with app_with(rate_limit_read=2) as (_, client):
         before = (await client.get("/metrics", headers=METRICS)).text
         await client.get("/readyz")  # pings Elasticsearch through the instrumented client
-        assert (await client.get("/healthz")).status_code == 429
+        assert (await client.get("/openapi.json")).status_code == 200
+        assert (await client.get("/openapi.json")).status_code == 429
         async with app_with(rate_limit_read=1000) as (_, other):
             after = (await other.get("/metrics", headers=METRICS)).text
     rejected = value(after, "ratelimit_rejections_total", route_class="read") - value(
