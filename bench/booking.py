@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,9 @@ def _settings() -> Settings:
         "argon2_time_cost": 1,
         "argon2_memory_kib": 64,
         "argon2_parallelism": 1,
+        # With MONGODB_URL/REDIS_URL set, placeholder or short secrets are refused.
+        "webhook_secret": secrets.token_hex(32),
+        "cursor_secret": secrets.token_hex(32),
     }
     return Settings(**overrides)
 

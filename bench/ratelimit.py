@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -106,6 +107,9 @@ def _settings(redis: str, **overrides: Any) -> Settings:
         "rate_limit_read": BIG,
         "rate_limit_search": BIG,
         "log_level": "WARNING",
+        # Redis is a real server: placeholder or short secrets are refused.
+        "webhook_secret": secrets.token_hex(32),
+        "cursor_secret": secrets.token_hex(32),
     }
     base.update(overrides)
     return Settings(**base)
@@ -251,6 +255,8 @@ async def _serve_and_load(
         "RATE_LIMIT_ENABLED": "true" if limiter else "false",
         "RATE_LIMIT_SEARCH": str(BIG),
         "RATE_LIMIT_READ": str(BIG),
+        "WEBHOOK_SECRET": secrets.token_hex(32),
+        "CURSOR_SECRET": secrets.token_hex(32),
     }
     env.pop("MONGODB_URL", None)
     server = await asyncio.to_thread(_start_server, env, port)

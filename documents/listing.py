@@ -35,9 +35,10 @@ class CancellationPolicy(StrEnum):
 
 
 class BookingRules(BaseModel):
-    min_nights: int = Field(default=1, ge=1, le=365)
-    max_nights: int = Field(default=365, ge=1, le=365)
-    advance_notice_hours: int = Field(default=0, ge=0, le=24 * 365)
+    # strict: "4" or 4.0 is not an integer (it is refused, never coerced).
+    min_nights: int = Field(default=1, ge=1, le=365, strict=True)
+    max_nights: int = Field(default=365, ge=1, le=365, strict=True)
+    advance_notice_hours: int = Field(default=0, ge=0, le=24 * 365, strict=True)
     instant_book: bool = False
     cancellation_policy: CancellationPolicy = CancellationPolicy.moderate
 

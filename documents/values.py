@@ -69,7 +69,7 @@ class StrictModel(BaseModel):
 
 
 class Money(StrictModel):
-    amount: int = Field(ge=0, le=10**12, description="integer minor units (cents)")
+    amount: int = Field(ge=0, le=10**12, strict=True, description="integer minor units (cents)")
     currency: Currency = Field(description="ISO 4217 code")
 
     @field_validator("amount", mode="before")

@@ -113,6 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description="Listings, discovery, bookings and payments. Contract: shared/API.md.",
         lifespan=lifespan,
+        # A slash redirect is built from the Host header (`Host: evil.example` sent the caller
+        # to http://evil.example/v1/me): paths are exact, `/v1/me/` is a 404.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     install_error_handlers(app)

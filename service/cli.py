@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from indexers.cli import make_apps as make_index_apps
 from migrations.cli import make_app as make_migrate_app
@@ -41,7 +42,13 @@ def serve(
     from service.core.logging import configure_logging
     from service.localnode.children import WORKER_PDEATHSIG
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # e.g. a placeholder secret: say which variable, no trace
+        raise typer.BadParameter(
+            "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()),
+            param_hint="environment",
+        ) from None
     configure_logging(settings)  # JSON lines unless LOG_JSON=false
     if workers > 1 and settings.embedded_mongo:
         raise typer.BadParameter("the embedded store lives in one process: use --workers 1")
@@ -65,7 +72,9 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            proxy_headers=True,
+            # Forwarded headers are the app's business (FORWARDED_ALLOW_IPS, default none):
+            # uvicorn's default trusts any local peer, which lets a client pick its address.
+            proxy_headers=False,
             log_config=None,
         )
 

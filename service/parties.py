@@ -20,6 +20,14 @@ async def load(booking_id: ObjectId) -> Booking | None:
     return None if raw is None else Booking.model_validate(raw)
 
 
+async def record_refund(booking_id: str, amount: int, currency: str) -> None:
+    """What was actually returned to the guest (payments calls it once a refund went out)."""
+    await Booking.get_motor_collection().update_one(
+        {"_id": ObjectId(booking_id)},
+        {"$set": {"refund": {"amount": amount, "currency": currency}}},
+    )
+
+
 async def visible(booking_id: ObjectId, user: User) -> Booking:
     """The booking if `user` is its guest or host; 404 for everyone else (they may not know it)."""
     booking = await load(booking_id)

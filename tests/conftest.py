@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -118,6 +119,15 @@ def store_settings(request: pytest.FixtureRequest, store: str) -> dict[str, Any]
     }
 
 
+METRICS_TOKEN = "metrics-token-for-tests"
+METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
+def secret_env() -> dict[str, str]:
+    """Secrets for a subprocess on real Mongo or Redis (its workers must share them)."""
+    return {"WEBHOOK_SECRET": secrets.token_hex(32), "CURSOR_SECRET": secrets.token_hex(32)}
+
+
 def make_settings(redis_url: str, es_url: str | None, **overrides: Any) -> Settings:
     base: dict[str, Any] = {
         "mongodb_url": None,  # mongomock in process; MONGODB_URL tests are marked realmongo
@@ -132,6 +142,10 @@ def make_settings(redis_url: str, es_url: str | None, **overrides: Any) -> Setti
         "argon2_time_cost": 1,
         "argon2_memory_kib": 64,
         "argon2_parallelism": 1,
+        # Redis is a real server here: the settings refuse placeholder or short secrets.
+        "webhook_secret": secrets.token_hex(32),
+        "cursor_secret": secrets.token_hex(32),
+        "metrics_token": METRICS_TOKEN,
     }
     base.update(overrides)
     return Settings(**base)

@@ -38,14 +38,18 @@ async def login(
     ip = request.client.host if request.client else "unknown"
     # Failure budgets per account and per IP; checked before the (slow) password hash.
     guard = LoginGuard(request.app.state.redis, settings)
-    await guard.ensure_allowed(body.email, ip)
+    # A lock the right password may pass (account locked, this client clean) comes back.
+    locked = await guard.ensure_allowed(body.email, ip)
     try:
         user = await service.authenticate(settings, body, ip=ip)
     except ProblemError as exc:
         if exc.status == 401:
             await guard.record_failure(body.email, ip)
+            if locked is not None:
+                raise locked from None
         raise
-    await guard.record_success(body.email)
+    if locked is None:  # a passed lock stays: the guesser's count is not wiped by the owner
+        await guard.record_success(body.email)
     # Rotate: a session presented with the login (e.g. fixated cookie) does not survive it.
     if current is not None:
         await sessions.revoke(current)

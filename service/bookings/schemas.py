@@ -53,11 +53,11 @@ class BookingIn(StrictModel):
     listing_id: ListingId
     check_in: date | None = None
     check_out: date | None = None
-    guests: int | None = Field(default=None, ge=1, le=10_000)
+    guests: int | None = Field(default=None, ge=1, le=10_000, strict=True)
     start: datetime | None = None
     end: datetime | None = None
-    seats: int | None = Field(default=None, ge=1, le=10_000)
-    quantity: int | None = Field(default=None, ge=1, le=1_000_000)
+    seats: int | None = Field(default=None, ge=1, le=10_000, strict=True)
+    quantity: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
 
     @classmethod
     def __get_pydantic_json_schema__(

@@ -35,7 +35,7 @@ from service.core.pagination import before
 from service.listings.store import get_live
 from service.payments.provider import PaymentProvider
 from service.payments.service import payment_statuses, settle_money
-from service.pricing import breakdown, refund_percent, split
+from service.pricing import breakdown, refund_percent
 
 log = logging.getLogger(__name__)
 
@@ -264,19 +264,20 @@ async def cancel(provider: PaymentProvider, user: User, *, booking_id: ObjectId)
         return await _withdraw(provider, booking, now)
     start = as_utc(booking.start) if booking.start else None
     percent = refund_percent(booking.cancellation_policy, start, now, by_host=by_host)
-    refund = split(booking.price, percent).refund
+    # `refund` is what is actually returned: nothing until a captured payment is refunded
+    # (settle_money records the amount then; an unpaid booking stays at 0).
     moved = await _move(
         booking,
         {BookingStatus.accepted},
         BookingStatus.cancelled,
         cancelled_by="host" if by_host else "guest",
         refund_percent=percent,
-        refund=Money(amount=refund, currency=booking.price.total.currency).model_dump(),
+        refund=Money(amount=0, currency=booking.price.total.currency).model_dump(),
     )
     if moved is None:
         raise await _illegal(booking.id, "cancel")
     await finalize(provider, moved)
-    return moved
+    return await parties.load(moved.id) or moved
 
 
 async def _withdraw(provider: PaymentProvider, booking: Booking, now: datetime) -> Booking:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# HMAC keys shorter than this are guessable; the placeholders below are public (they were the
+# defaults once), so a deployment that still carries one signs with a key anyone knows.
+MIN_SECRET_LENGTH = 32
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "dev-webhook-secret-change-me", "dev-cursor-secret-change-me", "changethis"}
+)
+SECRET_FIELDS = ("webhook_secret", "cursor_secret")
 
 
 class Settings(BaseSettings):
@@ -49,9 +58,10 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
-    # Secrets: the defaults only suit local development.
-    webhook_secret: SecretStr = SecretStr("dev-webhook-secret-change-me")
-    cursor_secret: SecretStr = SecretStr("dev-cursor-secret-change-me")
+    # Secrets: required (>= 32 characters, no placeholder) once Mongo or Redis is a real server;
+    # the embedded default draws random ones per process (its data lives no longer either).
+    webhook_secret: SecretStr = SecretStr("")
+    cursor_secret: SecretStr = SecretStr("")
 
     # Rate limits: requests per window per client, by route class.
     rate_limit_window_s: int = Field(default=60, gt=0)
@@ -82,11 +92,51 @@ class Settings(BaseSettings):
     payment_provider: Literal["builtin"] = "builtin"
     webhook_tolerance_s: int = Field(default=300, gt=0)
 
+    # GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset, it is not served (404):
+    # it names every route, backend and timing, no business of the public.
+    metrics_token: SecretStr | None = None
+
+    # Reverse proxies whose X-Forwarded-For/-Proto we believe (comma list of addresses or
+    # networks, "*" for any). Empty: none, the TCP peer is the client (a client-set header
+    # would otherwise pick its own rate-limit and lockout identity on every request).
+    forwarded_allow_ips: str = ""
+
+    # Overload: Elasticsearch-bound requests in flight per process, how long one may wait for
+    # a slot before a fast 503 with Retry-After, and concurrent requests per client (429).
+    search_max_in_flight: int = Field(default=32, ge=1)
+    search_queue_budget_s: float = Field(default=0.5, gt=0)
+    client_max_in_flight: int = Field(default=16, ge=1)
+
     # Request hygiene.
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
+
+    @model_validator(mode="after")
+    def _enforce_secrets(self) -> Settings:
+        """Refuse placeholder or short secrets outside the embedded default (where they are
+        random per process): a known webhook key forges payments, a known cursor key forges
+        search positions."""
+        embedded = self.embedded_mongo and self.embedded_redis
+        for name in SECRET_FIELDS:
+            value = getattr(self, name).get_secret_value()
+            weak = value.strip() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_LENGTH
+            if not weak:
+                continue
+            if embedded:
+                setattr(self, name, SecretStr(secrets.token_urlsafe(32)))
+                continue
+            why = (
+                "is not set" if not value.strip()
+                else "is a public placeholder" if value.strip() in PLACEHOLDER_SECRETS
+                else f"has only {len(value)} characters"
+            )  # fmt: skip
+            raise ValueError(
+                f"{name.upper()} {why}: with MONGODB_URL or REDIS_URL set it must be a random "
+                f"value of at least {MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`)"
+            )
+        return self
 
     @property
     def embedded_mongo(self) -> bool:

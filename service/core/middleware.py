@@ -12,6 +12,8 @@ costs a task per request). Order of work for a request:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import re
 import time
@@ -27,7 +29,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from service.core.admission import Gate
 from service.core.config import Settings
 from service.core.errors import PROBLEM_SCHEMA, ProblemError, problem_response, unavailable
 from service.core.logging import ACCESS_LOGGER, configure_logging
@@ -47,6 +51,8 @@ log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_PROBES = frozenset({"/healthz", "/readyz"})
+_PRIVATE = re.compile(r"^/v1/(auth|me)(/|$)")
 _AUTH_PATHS = frozenset({"/v1/auth/login", "/v1/auth/register"})
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
 
@@ -116,6 +122,7 @@ class HardeningMiddleware:
         self.app = app
         self.settings = settings
         self._limiter: Limiter | None = None
+        self._gate = Gate(settings)  # per process: Elasticsearch-bound admission
 
     def _limiter_for(self, state: Any) -> Limiter:
         # The Redis client exists only once the lifespan ran; build (and instrument) lazily.
@@ -148,12 +155,30 @@ class HardeningMiddleware:
                     headers[key] = value
             await send(message)
 
+        gate = contextlib.AsyncExitStack()
         try:
+            if path in _PROBES:
+                # Health checks skip sessions and limits: under a burst those wait on Redis
+                # (and on the limiter's Lua), and a probe that waits reports a healthy
+                # process as down.
+                await self.app(scope, receive, send_wrapper)
+                return
+            if route_class(method, path) is RouteClass.search and hasattr(app.state, "redis"):
+                # Admission first, by peer address: a burst is shed before it costs a session
+                # lookup or a limiter call each (those queue on Redis and the event loop).
+                try:
+                    await gate.enter_async_context(self._gate.admit(f"ip:{_client_ip(scope)}"))
+                except ProblemError as shed:
+                    await problem_response(shed, Request(scope))(scope, receive, send_wrapper)
+                    return
             early = await self._guard(app, scope, method, path, extra_headers)
             if isinstance(early, ProblemError):
                 await problem_response(early, Request(scope))(scope, receive, send_wrapper)
                 return
             user_id = early
+            if user_id or _PRIVATE.match(path):
+                # Tokens and personal data: no shared or browser cache may keep the answer.
+                extra_headers["Cache-Control"] = "no-store"
             inspected = await self._inspect_input(scope, receive)
             if isinstance(inspected, ProblemError):
                 await problem_response(inspected, Request(scope))(scope, receive, send_wrapper)
@@ -163,6 +188,7 @@ class HardeningMiddleware:
             status_holder["status"] = 500
             raise
         finally:
+            await gate.aclose()
             status = status_holder["status"]
             template = route_template(app, scope)
             elapsed = time.perf_counter() - started
@@ -255,7 +281,9 @@ class HardeningMiddleware:
         ever reaches a handler through a loosely typed field. JSON bodies (small, capped) are
         read here and replayed to the app; any other body is capped as it streams.
         """
-        problem = operator_in_query(scope.get("query_string", b""))
+        # Search text is free text for Elasticsearch, never a Mongo filter: `q=$USD` is a query.
+        free_text = _FREE_TEXT if scope["path"].startswith("/v1/search") else frozenset()
+        problem = operator_in_query(scope.get("query_string", b""), free_text)
         if problem is not None:
             return problem
         if scope["method"] in _SAFE_METHODS or scope["path"].startswith("/v1/payments/webhook"):
@@ -288,6 +316,14 @@ class HardeningMiddleware:
                 422,
                 "body: malformed JSON",
                 errors=[{"loc": ["body"], "msg": f"malformed JSON: {str(exc)[:80]}"}],
+            )
+        duplicate = duplicate_key(body)
+        if duplicate is not None:
+            # Parsers disagree on which of two `title`s wins (ours: the last): refuse both.
+            return ProblemError(
+                422,
+                f"body: duplicate key {duplicate!r}",
+                errors=[{"loc": ["body", duplicate], "msg": "duplicate key in a JSON object"}],
             )
         locs = _operator_keys(parsed, [], [])
         if locs:
@@ -323,6 +359,32 @@ class HardeningMiddleware:
         return wrapped
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+def duplicate_key(body: bytes) -> str | None:
+    """The first key that appears twice in one object of this (valid) JSON document."""
+    if body.count(b":") < 2:
+        return None
+    try:
+        json.loads(body, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        return str(exc.args[0])
+    except ValueError:  # orjson accepted it; the stdlib's opinion on anything else is moot
+        return None
+    return None
+
+
 _OPERATOR_VALUE = re.compile(r"^\s*\$[A-Za-z]+\s*$")
 
 
@@ -344,11 +406,17 @@ def _operator_keys(
     return found
 
 
-def operator_in_query(raw: bytes) -> ProblemError | None:
-    """`status[$ne]=x`, `q=$where` or `q={"$gt": ""}` in a query string is an injection attempt."""
+_FREE_TEXT = frozenset({"q"})
+
+
+def operator_in_query(raw: bytes, free_text: frozenset[str] = frozenset()) -> ProblemError | None:
+    """`status[$ne]=x`, `q=$where` or `q={"$gt": ""}` in a query string is an injection attempt
+    (except in the `free_text` parameters, which only ever reach Elasticsearch as text)."""
     if b"$" not in raw and b"%24" not in raw.lower():
         return None
     for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if key in free_text:
+            continue
         bad = "$" in key or bool(_OPERATOR_VALUE.match(value))
         if not bad and value.lstrip().startswith("{"):
             try:
@@ -411,4 +479,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         configure_logging(settings)
     register_mongo_listener()
     app.add_middleware(HardeningMiddleware, settings=settings)
+    if settings.forwarded_allow_ips.strip():
+        # Outermost: the client address every later step (limits, lockouts, audit) sees is the
+        # forwarded one only when the peer is a configured proxy. uvicorn's own parser.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     document_middleware_answers(app)

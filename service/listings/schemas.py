@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
 from documents import BookingRules, Listing, ListingStatus, Unit
 from documents.listing import AttributeKey, AttributeValue
@@ -13,7 +14,29 @@ from documents.values import Address, LongText, Money, Period, StrictModel, Tag
 from documents.values import Location as Location
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=140)]
-AttrValue = Annotated[str, StringConstraints(max_length=200)] | int | float | bool
+# Integers are stored as BSON int64: a larger one failed in the driver (a 500 and a dropped
+# connection). Floats must be finite (JSON has no infinity to send them back in).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _attribute_value(value: object) -> object:
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError("integers must fit in 64 bits (-2^63 .. 2^63-1)")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("numbers must be finite")
+        return value
+    raise ValueError("must be a string, a number or a boolean")
+
+
+AttrValue = Annotated[
+    Annotated[str, StringConstraints(max_length=200)] | int | float | bool,
+    BeforeValidator(_attribute_value),
+]
 Attributes = Annotated[dict[AttributeKey, AttrValue], Field(max_length=50)]
 Amenities = Annotated[list[Tag], Field(max_length=50)]
 
@@ -36,8 +59,8 @@ class ListingIn(StrictModel):
     address: Address
     price: Money
     unit: Unit
-    capacity: int = Field(default=1, ge=1, le=10_000)
-    stock: int | None = Field(default=None, ge=0, le=1_000_000)
+    capacity: int = Field(default=1, ge=1, le=10_000, strict=True)
+    stock: int | None = Field(default=None, ge=0, le=1_000_000, strict=True)
     rules: BookingRulesIn = Field(default_factory=BookingRulesIn)
 
     @model_validator(mode="after")
@@ -60,8 +83,8 @@ class ListingPatch(StrictModel):
     location: Location | None = None
     address: Address | None = None
     price: Money | None = None
-    capacity: int | None = Field(default=None, ge=1, le=10_000)
-    stock: int | None = Field(default=None, ge=0, le=1_000_000)
+    capacity: int | None = Field(default=None, ge=1, le=10_000, strict=True)
+    stock: int | None = Field(default=None, ge=0, le=1_000_000, strict=True)
     rules: BookingRulesIn | None = None
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import hmac
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.core.errors import ProblemError, problem_response
+from service.core.deps import SettingsDep
+from service.core.errors import ProblemError, not_found, problem_response, problem_responses
 
 router = APIRouter(tags=["operations"])
 
@@ -51,6 +53,20 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "checks": results})
 
 
-@router.get("/metrics", response_class=Response)
-async def metrics() -> Response:
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses=problem_responses(401, 404),
+    description="Prometheus metrics; `Authorization: Bearer <METRICS_TOKEN>`, 404 when unset.",
+)
+async def metrics(
+    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    if settings.metrics_token is None:
+        raise not_found("route")
+    expected = f"Bearer {settings.metrics_token.get_secret_value()}".encode()
+    if not hmac.compare_digest((authorization or "").encode(), expected):
+        raise ProblemError(
+            401, "metrics need the metrics token", headers={"WWW-Authenticate": "Bearer"}
+        )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -321,6 +321,7 @@ async def refund(
         {"_id": payment.id, "refunded_amount": 0},
         {"$set": {"refunded_amount": amount, "status": status.value, "updated_at": utcnow()}},
     )
+    await parties.record_refund(str(booking.id), amount, payment.amount.currency)
 
 
 # --- payouts -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from documents.values import LongText, StrictModel
 
 
 class ReviewIn(StrictModel):
-    rating: Annotated[int, Field(ge=1, le=5)]
+    rating: Annotated[int, Field(ge=1, le=5, strict=True)]
     text: LongText = ""
 
 

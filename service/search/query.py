@@ -223,6 +223,29 @@ def _sort(p: SearchParams) -> list[Any]:
     return ["_score", {F.CREATED_AT: "desc"}, tiebreak]
 
 
+# Sort values Elasticsearch hands back (and takes in `search_after`): longs and doubles for
+# numeric keys, the id keyword as a string.
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+
+def valid_search_after(p: SearchParams, after: object) -> bool:
+    """Whether `after` could be the sort values of a hit of this search: one per sort key,
+    a string for the id tiebreak, a finite number (not a bool) in long range for the rest.
+    Anything else would reach Elasticsearch and fail there."""
+    keys = _sort(p)
+    if not isinstance(after, list) or len(after) != len(keys):
+        return False
+    return all(_fits(key, value) for key, value in zip(keys, after, strict=True))
+
+
+def _fits(key: object, value: object) -> bool:
+    if isinstance(key, dict) and F.ID in key:
+        return isinstance(value, str) and 0 < len(value) <= 64
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and _LONG_MIN <= value <= _LONG_MAX
+
+
 def _facet_agg(name: str) -> dict[str, Any]:
     if name in ("category", "amenities", "city"):
         fld = {"category": F.CATEGORY, "amenities": F.AMENITIES, "city": F.CITY}[name]

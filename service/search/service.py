@@ -23,7 +23,10 @@ SUGGESTIONS = 10
 
 
 async def _search(es: AsyncElasticsearch, index: str, body: dict[str, Any]) -> dict[str, Any]:
-    """One search; ES trouble becomes a 503 naming elasticsearch (connection errors already do)."""
+    """One search; ES trouble becomes a 503 naming elasticsearch (connection errors already do).
+
+    A request Elasticsearch refuses (400) is bad input, never its fault: with a cursor it is
+    the cursor (a 422 on it); without one, the query parameters."""
     try:
         resp = await es.search(index=index, **body)
     except NotFoundError:
@@ -32,7 +35,10 @@ async def _search(es: AsyncElasticsearch, index: str, body: dict[str, Any]) -> d
         if exc.meta.status >= 500 or exc.meta.status == 429:
             log.error("elasticsearch error %s: %s", exc.meta.status, exc)
             raise unavailable("elasticsearch") from None
-        raise
+        log.warning("elasticsearch refused a search (%s): %s", exc.meta.status, exc)
+        if "search_after" in body:
+            raise invalid(["query", "cursor"], "invalid cursor") from None
+        raise invalid(["query"], "the search could not be run with these parameters") from None
     return resp.body
 
 
@@ -55,8 +61,10 @@ async def search_listings(
     position = decode_cursor(secret, cursor)
     search_after = None
     if position is not None:
-        if position.get("f") != fingerprint or not isinstance(position.get("after"), list):
+        if position.get("f") != fingerprint:
             raise invalid(["query", "cursor"], "cursor belongs to a different search")
+        if not sq.valid_search_after(params, position.get("after")):
+            raise invalid(["query", "cursor"], "invalid cursor")
         search_after = position["after"]
     # One extra hit tells whether another page exists (no empty last page).
     body = sq.build_body(params, size=limit + 1, search_after=search_after)

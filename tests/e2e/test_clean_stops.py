@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from service.localnode.children import RUN_MARKER, spawn
+from tests.conftest import secret_env
 from tests.services import free_port
 
 MARKETPLACE = Path(sys.executable).parent / "marketplace"
@@ -105,6 +106,7 @@ def test_serve_workers_die_with_a_killed_supervisor(mongo_url: str, es_url: str)
         "MONGODB_DATABASE": f"stops_{uuid.uuid4().hex[:8]}",
         "ELASTICSEARCH_URL": es_url,
         "ELASTICSEARCH_INDEX_PREFIX": f"t{uuid.uuid4().hex[:10]}-",
+        **secret_env(),
     }
     env.pop("REDIS_URL", None)
     proc, base, marker = start_serve(env, "--workers", "2")

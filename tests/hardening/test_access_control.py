@@ -226,7 +226,8 @@ C = "/v1/conversations/{}"
 TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/healthz"): Row(fixed("/healthz"), {ANON: 200, STRANGER: 200, OWNER: 200}),
     ("GET", "/readyz"): Row(fixed("/readyz"), {ANON: 200, STRANGER: 200, OWNER: 200}),
-    ("GET", "/metrics"): Row(fixed("/metrics"), {ANON: 200, STRANGER: 200, OWNER: 200}),
+    # Only with the metrics token (tests/hardening/test_metrics_token.py).
+    ("GET", "/metrics"): Row(fixed("/metrics"), {ANON: 401, STRANGER: 401, OWNER: 401}),
     ("POST", "/v1/auth/register"): Row(
         fixed("/v1/auth/register", {"email": "x@example.com", "password": "p", "display_name": ""}),
         {ANON: 422, STRANGER: 422, OWNER: 422},

@@ -184,7 +184,8 @@ async def test_operators_in_query_values_are_422(client: httpx.AsyncClient, host
         r = await client.get(f"/v1/listings?{query}", headers=host.headers)
         body = assert_problem(r, 422)
         assert body["errors"][0]["loc"][0] == "query"
+    # Search text is free text for Elasticsearch (finding 13): no guard on it.
     r = await client.get("/v1/search/listings", params={"q": '{"$gt": ""}'})
-    assert_problem(r, 422)
+    assert r.status_code == 200, r.text
     r = await client.get("/v1/search/listings", params={"category": "$ne"})
     assert_problem(r, 422)

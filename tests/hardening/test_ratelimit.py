@@ -63,7 +63,7 @@ async def test_budget_refills_over_time(redis_server: RedisServer) -> None:
 async def test_every_response_carries_headers_and_429_is_a_problem(app_with: AppFactory) -> None:
     async with app_with(rate_limit_read=3) as (_, client):
         for expected_remaining in (2, 1, 0):
-            r = await client.get("/healthz")
+            r = await client.get("/openapi.json")
             assert r.status_code == 200
             assert r.headers["RateLimit-Limit"] == "3"
             assert r.headers["RateLimit-Remaining"] == str(expected_remaining)
@@ -82,11 +82,11 @@ async def test_every_response_carries_headers_and_429_is_a_problem(app_with: App
 
 async def test_anonymous_callers_are_keyed_by_ip(app_with: AppFactory) -> None:
     async with app_with(rate_limit_read=2) as (application, client):
-        assert (await client.get("/healthz")).status_code == 200
-        assert (await client.get("/healthz")).status_code == 200
-        assert (await client.get("/healthz")).status_code == 429
+        assert (await client.get("/openapi.json")).status_code == 200
+        assert (await client.get("/openapi.json")).status_code == 200
+        assert (await client.get("/openapi.json")).status_code == 429
         async with client_for(application, "10.1.2.3") as other:
-            r = await other.get("/healthz")
+            r = await other.get("/openapi.json")
             assert r.status_code == 200 and r.headers["RateLimit-Remaining"] == "1"
 
 
@@ -111,7 +111,7 @@ async def test_authenticated_callers_are_keyed_by_user(app_with: AppFactory) -> 
         assert (await client.get("/v1/me", headers=cookie)).status_code == 429
         # Same IP, other user: its own budget. Anonymous from that IP: its own budget as well.
         assert (await client.get("/v1/me", headers=second)).status_code == 200
-        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/openapi.json")).status_code == 200
 
 
 async def test_route_classes_have_separate_budgets(app_with: AppFactory) -> None:
@@ -119,12 +119,12 @@ async def test_route_classes_have_separate_budgets(app_with: AppFactory) -> None
         body = {"email": "x@example.com", "password": "wrong password"}
         statuses = [(await client.post("/v1/auth/login", json=body)).status_code for _ in range(3)]
         assert statuses == [401, 401, 429]
-        r = await client.get("/healthz")
+        r = await client.get("/openapi.json")
         assert r.status_code == 200 and r.headers["RateLimit-Limit"] == "100"
 
 
 async def test_limiter_can_be_disabled(app_with: AppFactory) -> None:
     async with app_with(rate_limit_read=1, rate_limit_enabled=False) as (_, client):
         for _ in range(3):
-            r: httpx.Response = await client.get("/healthz")
+            r: httpx.Response = await client.get("/openapi.json")
             assert r.status_code == 200

@@ -8,7 +8,7 @@ import re
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import Account
+from tests.conftest import METRICS, Account
 from tests.hardening.conftest import AppFactory
 
 
@@ -28,13 +28,13 @@ def value(text: str, name: str, **labels: str) -> float:
 async def test_request_metrics_by_route_template_and_status(
     client: httpx.AsyncClient, guest: Account
 ) -> None:
-    before = (await client.get("/metrics")).text
+    before = (await client.get("/metrics", headers=METRICS)).text
     route = "/v1/listings/{listing_id}"
     for oid in ("0123456789abcdef01234567", "aaaaaaaaaaaaaaaaaaaaaaaa"):
         assert (await client.get(f"/v1/listings/{oid}")).status_code == 404
     assert (await client.get("/v1/me", headers=guest.headers)).status_code == 200
     assert (await client.get("/no/such/route/abc")).status_code == 404
-    after = (await client.get("/metrics")).text
+    after = (await client.get("/metrics", headers=METRICS)).text
     assert after.startswith("#") or "http_requests_total" in after
 
     def delta(name: str, **labels: str) -> float:
@@ -54,11 +54,12 @@ async def test_request_metrics_by_route_template_and_status(
 
 async def test_rate_limit_rejections_and_es_latency_are_counted(app_with: AppFactory) -> None:
     async with app_with(rate_limit_read=2) as (_, client):
-        before = (await client.get("/metrics")).text
+        before = (await client.get("/metrics", headers=METRICS)).text
         await client.get("/readyz")  # pings Elasticsearch through the instrumented client
-        assert (await client.get("/healthz")).status_code == 429
+        assert (await client.get("/openapi.json")).status_code == 200
+        assert (await client.get("/openapi.json")).status_code == 429
         async with app_with(rate_limit_read=1000) as (_, other):
-            after = (await other.get("/metrics")).text
+            after = (await other.get("/metrics", headers=METRICS)).text
     rejected = value(after, "ratelimit_rejections_total", route_class="read") - value(
         before, "ratelimit_rejections_total", route_class="read"
     )

@@ -318,6 +318,8 @@ async def test_cli_reconcile_exit_codes(
             **os.environ,
             "MONGODB_URL": str(settings.mongodb_url),
             "MONGODB_DATABASE": settings.mongodb_database,
+            "WEBHOOK_SECRET": settings.webhook_secret.get_secret_value(),
+            "CURSOR_SECRET": settings.cursor_secret.get_secret_value(),
         }
         proc = await asyncio.create_subprocess_exec(
             str(Path(sys.executable).with_name("marketplace")), "ledger", "reconcile",

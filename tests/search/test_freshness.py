@@ -18,7 +18,7 @@ from indexers.runner import Indexer
 from service.app import create_app
 from service.core.config import Settings
 from service.listings.store import apply_write
-from tests.conftest import make_settings
+from tests.conftest import METRICS, make_settings
 
 
 @pytest.fixture
@@ -182,7 +182,7 @@ async def test_embedded_indexer_runs_in_the_api_and_exports_metrics(
                         break
                     await asyncio.sleep(0.1)
                 assert found
-                metrics = (await client.get("/metrics")).text
+                metrics = (await client.get("/metrics", headers=METRICS)).text
                 assert 'indexer_batch_size_count{source="poll"}' in metrics
                 assert 'indexer_lag_seconds{source="poll"}' in metrics
                 assert 'indexer_operations_total{outcome="indexed"}' in metrics

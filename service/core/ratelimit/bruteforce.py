@@ -14,16 +14,14 @@ from service.core.config import Settings
 from service.core.errors import ProblemError
 from service.core.metrics import LOGIN_LOCKOUTS
 
-# Both counters are checked in one round trip; a count at or above its budget locks with the
-# key's remaining TTL as Retry-After.
+# Both counters in one round trip: {which is locked (2 client, 1 account, 0 none), its
+# remaining TTL, the client's recent failures}.
 _CHECK_LUA = """
-for i, key in ipairs(KEYS) do
-  local n = tonumber(redis.call('GET', key) or '0')
-  if n >= tonumber(ARGV[i]) then
-    return {i, redis.call('PTTL', key)}
-  end
-end
-return {0, 0}
+local acct = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ip = tonumber(redis.call('GET', KEYS[2]) or '0')
+if ip >= tonumber(ARGV[2]) then return {2, redis.call('PTTL', KEYS[2]), ip} end
+if acct >= tonumber(ARGV[1]) then return {1, redis.call('PTTL', KEYS[1]), ip} end
+return {0, 0, ip}
 """
 
 # A failure bumps both counters; the first failure starts the lockout window, and reaching the
@@ -60,22 +58,33 @@ class LoginGuard:
             self.settings.login_max_failures_per_ip,
         ]
 
-    async def ensure_allowed(self, email: str, ip: str) -> None:
-        """429 when the account or the IP has used its failure budget."""
-        which, pttl = await self._check(
+    async def ensure_allowed(self, email: str, ip: str) -> ProblemError | None:
+        """429 when the client has used its failure budget, or when the account has and this
+        client failed recently too. An account locked by failures elsewhere is no hard lock:
+        the lock is returned, to raise only if the password turns out wrong. So a guesser
+        spends its own budget, and never locks the owner (or an admin) out of the right
+        password from an address with no recent failures."""
+        which, pttl, ip_failures = await self._check(
             keys=[_account_key(email), _ip_key(ip)], args=self._budgets()
         )
-        if which:
-            scope = "account" if which == 1 else "client"
-            LOGIN_LOCKOUTS.labels(scope).inc()
-            retry = max(1, -(-int(pttl) // 1000)) if int(pttl) > 0 else 1
-            raise ProblemError(
-                429,
-                f"too many failed sign-in attempts for this {scope}; try again later",
-                type_="https://marketplace.dev/problems/login-locked",
-                headers={"Retry-After": str(retry)},
-                extra={"locked": scope},
-            )
+        if not which:
+            return None
+        lock = self._locked("account" if which == 1 else "client", int(pttl))
+        if which == 1 and int(ip_failures) == 0:
+            return lock
+        raise lock
+
+    @staticmethod
+    def _locked(scope: str, pttl: int) -> ProblemError:
+        LOGIN_LOCKOUTS.labels(scope).inc()
+        retry = max(1, -(-pttl // 1000)) if pttl > 0 else 1
+        return ProblemError(
+            429,
+            f"too many failed sign-in attempts for this {scope}; try again later",
+            type_="https://marketplace.dev/problems/login-locked",
+            headers={"Retry-After": str(retry)},
+            extra={"locked": scope},
+        )
 
     async def record_failure(self, email: str, ip: str) -> None:
         await self._fail(
