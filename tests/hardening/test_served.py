@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from service.localnode.children import spawn
 
+from service.localnode.children import spawn
 from tests.services import free_port
 
 MARKETPLACE = Path(sys.executable).parent / "marketplace"
