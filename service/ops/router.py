@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
-from service.core.errors import ProblemError, problem_response
+from service.core.errors import ProblemError, problem_response, problem_responses
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadinessChecks(BaseModel):
+    """Each backing service: `ok`, or `unavailable: <reason>`."""
+
+    mongodb: str = Field(examples=["ok"])
+    redis: str = Field(examples=["ok"])
+    elasticsearch: str = Field(examples=["ok"])
+
+
+class ReadinessOut(BaseModel):
+    status: Literal["ok"] = "ok"
+    checks: ReadinessChecks
+
+
+@router.get("/healthz", response_model=HealthOut)
+async def healthz() -> HealthOut:
+    return HealthOut()
 
 
 async def _check(name: str, probe: Any, timeout_s: float) -> tuple[str, str]:
@@ -27,7 +45,7 @@ async def _check(name: str, probe: Any, timeout_s: float) -> tuple[str, str]:
         return name, f"unavailable: {type(exc).__name__}"
 
 
-@router.get("/readyz", responses={503: {"description": "a backing service is unreachable"}})
+@router.get("/readyz", response_model=ReadinessOut, responses=problem_responses(503))
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     checks = [
@@ -51,6 +69,15 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "checks": results})
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
