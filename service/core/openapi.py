@@ -28,7 +28,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
@@ -582,14 +582,15 @@ STATIC_DOCS = "/static/docs"
 
 
 def _asset_dir() -> Path:
-    """Swagger UI and ReDoc as shipped by the `fastapi-offline` package (no CDN)."""
+    """Swagger UI as shipped by the `fastapi-offline` package (no CDN)."""
     import fastapi_offline
 
     return Path(fastapi_offline.__file__).parent / "static"
 
 
 def install_docs(app: FastAPI) -> None:
-    """`/docs` (Swagger UI) and `/redoc` served with assets from this process, never a CDN."""
+    """`/docs` (Swagger UI) served with assets from this process, never a CDN. There is no
+    `/redoc`: ReDoc's bundle loads its logo from a CDN even with every asset local."""
     app.mount(STATIC_DOCS, StaticFiles(directory=_asset_dir()), name="static-docs")
     openapi_url = app.openapi_url or "/openapi.json"
 
@@ -602,17 +603,6 @@ def install_docs(app: FastAPI) -> None:
             swagger_js_url=f"{root}{STATIC_DOCS}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{STATIC_DOCS}/swagger-ui.css",
             swagger_favicon_url=f"{root}{STATIC_DOCS}/favicon.png",
-        )
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return get_redoc_html(
-            openapi_url=f"{root}{openapi_url}",
-            title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{root}{STATIC_DOCS}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{STATIC_DOCS}/favicon.png",
-            with_google_fonts=False,
         )
 
 
