@@ -19,6 +19,7 @@ from service.core.config import Settings, get_settings
 from service.core.errors import install_error_handlers
 from service.core.middleware import install_middleware
 from service.core.mongo import init_db, make_client
+from service.core.openapi import install_openapi, operation_id
 from service.core.openapi_shapes import name_body_shapes
 from service.core.redis import make_redis
 from service.core.sessions import SessionStore
@@ -111,11 +112,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Marketplace API",
         version="1.0.0",
-        description="Listings, discovery, bookings and payments. Contract: shared/API.md.",
+        description="Listings, discovery, bookings and payments. Contract: docs/api.md.",
         lifespan=lifespan,
         # A slash redirect is built from the Host header (`Host: evil.example` sent the caller
         # to http://evil.example/v1/me): paths are exact, `/v1/me/` is a 404.
         redirect_slashes=False,
+        generate_unique_id_function=operation_id,
+        docs_url=None,  # served by install_openapi from local assets, never a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -123,4 +127,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     name_body_shapes(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_openapi(app)
     return app

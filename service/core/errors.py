@@ -174,28 +174,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+# The body of every error: the `Problem` component that service/core/openapi.py defines.
 PROBLEM_SCHEMA: dict[str, Any] = {
-    "content": {
-        PROBLEM_JSON: {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "type": {"type": "string"},
-                    "title": {"type": "string"},
-                    "status": {"type": "integer"},
-                    "detail": {"type": "string"},
-                    "errors": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {"loc": {"type": "array"}, "msg": {"type": "string"}},
-                        },
-                    },
-                },
-                "required": ["type", "title", "status", "detail"],
-            }
-        }
-    }
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 }
 
 

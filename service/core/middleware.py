@@ -33,7 +33,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from service.core.admission import Gate
 from service.core.config import Settings
-from service.core.errors import PROBLEM_SCHEMA, ProblemError, problem_response, unavailable
+from service.core.errors import ProblemError, problem_response, unavailable
 from service.core.logging import ACCESS_LOGGER, configure_logging
 from service.core.metrics import (
     HTTP_LATENCY,
@@ -438,41 +438,6 @@ def _client_ip(scope: Scope) -> str:
     return client[0] if client else "unknown"
 
 
-def document_middleware_answers(app: FastAPI) -> None:
-    """Keep /openapi.json honest about what this middleware (and the error handlers) answer on
-    every operation: 429 (rate limit), 503 (Redis down, fail-closed), 413 (body cap), and every
-    422 as problem+json (FastAPI documents its default 422 as plain JSON)."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = generate()
-        problem = PROBLEM_SCHEMA["content"]
-        for item in schema.get("paths", {}).values():
-            for method, op in item.items():
-                if not isinstance(op, dict) or "responses" not in op:
-                    continue
-                responses = op["responses"]
-                for code, answer in responses.items():
-                    content = answer.get("content", {})
-                    if code == "422" and "application/json" in content:
-                        answer["content"] = dict(problem)
-                responses.setdefault(
-                    "429", {"description": "Too Many Requests", "content": problem}
-                )
-                responses.setdefault(
-                    "503", {"description": "A backing service is down", "content": problem}
-                )
-                if method in ("post", "put", "patch") or "requestBody" in op:
-                    responses.setdefault(
-                        "413", {"description": "Content Too Large", "content": problem}
-                    )
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Hardening (rate limits, request ids, JSON logs, metrics) is installed here."""
     if not logging.getLogger().handlers:  # not configured by the host process (CLI, tests)
@@ -483,4 +448,4 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         # Outermost: the client address every later step (limits, lockouts, audit) sees is the
         # forwarded one only when the peer is a configured proxy. uvicorn's own parser.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
-    document_middleware_answers(app)
+    # What this middleware answers (413, 422, 429, 503) is declared by service.core.openapi.

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from service.core.deps import SettingsDep
 from service.core.errors import ProblemError, not_found, problem_response, problem_responses
@@ -16,9 +17,26 @@ from service.core.errors import ProblemError, not_found, problem_response, probl
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadinessChecks(BaseModel):
+    """Each backing service: `ok`, or `unavailable: <reason>`."""
+
+    mongodb: str = Field(examples=["ok"])
+    redis: str = Field(examples=["ok"])
+    elasticsearch: str = Field(examples=["ok"])
+
+
+class ReadinessOut(BaseModel):
+    status: Literal["ok"] = "ok"
+    checks: ReadinessChecks
+
+
+@router.get("/healthz", response_model=HealthOut)
+async def healthz() -> HealthOut:
+    return HealthOut()
 
 
 async def _check(name: str, probe: Any, timeout_s: float) -> tuple[str, str]:
@@ -29,7 +47,7 @@ async def _check(name: str, probe: Any, timeout_s: float) -> tuple[str, str]:
         return name, f"unavailable: {type(exc).__name__}"
 
 
-@router.get("/readyz", responses={503: {"description": "a backing service is unreachable"}})
+@router.get("/readyz", response_model=ReadinessOut, responses=problem_responses(503))
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     checks = [

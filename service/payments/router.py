@@ -132,6 +132,6 @@ async def list_payouts(
     rows, next_cursor = next_page(secret, rows, limit)
     return PayoutPage(
         items=[PayoutOut.of(p) for p in rows],
-        totals=[PayoutTotals(**t) for t in totals],
+        totals=[PayoutTotals.of(**t) for t in totals],
         next_cursor=next_cursor,
     )

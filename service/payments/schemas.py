@@ -19,7 +19,7 @@ class PaymentOut(BaseModel):
     client_secret: str
     amount: Money
     status: PaymentStatus
-    refunded_amount: int
+    refunded_amount: Money
     created_at: datetime
 
     @classmethod
@@ -32,7 +32,7 @@ class PaymentOut(BaseModel):
             client_secret=intent.client_secret,
             amount=payment.amount,
             status=payment.status,
-            refunded_amount=payment.refunded_amount,
+            refunded_amount=Money(amount=payment.refunded_amount, currency=payment.amount.currency),
             created_at=payment.created_at,
         )
 
@@ -96,9 +96,19 @@ class PayoutOut(BaseModel):
 
 
 class PayoutTotals(BaseModel):
+    """One currency's payouts: `paid` and `pending` are Money in that currency."""
+
     currency: str
-    paid: int
-    pending: int
+    paid: Money
+    pending: Money
+
+    @classmethod
+    def of(cls, currency: str, paid: int, pending: int) -> PayoutTotals:
+        return cls(
+            currency=currency,
+            paid=Money(amount=paid, currency=currency),
+            pending=Money(amount=pending, currency=currency),
+        )
 
 
 class PayoutPage(BaseModel):

@@ -75,13 +75,5 @@ async def revenue(frm: datetime, to: datetime, group_by: GroupBy) -> RevenueRepo
         from_=frm,
         to=to,
         group_by=group_by,
-        rows=[
-            RevenueRow(
-                key=key,
-                currency=cur,
-                net_revenue=v["commission"] + v["guest_fees"],
-                **v,
-            )
-            for (key, cur), v in sorted(rows.items())
-        ],
+        rows=[RevenueRow.of(key, cur, v) for (key, cur), v in sorted(rows.items())],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from bson import ObjectId
@@ -70,26 +71,31 @@ async def test_revenue_by_category_and_month(
     report = r.json()
     assert report["group_by"] == "category" and "from" in report
     rows = {row["key"]: row for row in report["rows"]}
+    def eur(amount: int) -> dict[str, Any]:
+        return {"amount": amount, "currency": "EUR"}
+
     assert rows["apartment"] == {
         "key": "apartment",
         "currency": "EUR",
-        "gmv": done["price"]["total"]["amount"],
-        "refunds": 0,
-        "commission": done["price"]["commission"]["amount"],
-        "guest_fees": done["price"]["guest_fee"]["amount"],
-        "net_revenue": done["price"]["commission"]["amount"] + done["price"]["guest_fee"]["amount"],
+        "gmv": done["price"]["total"],
+        "refunds": eur(0),
+        "commission": done["price"]["commission"],
+        "guest_fees": done["price"]["guest_fee"],
+        "net_revenue": eur(
+            done["price"]["commission"]["amount"] + done["price"]["guest_fee"]["amount"]
+        ),
         "payments": 1,
     }
-    assert rows["boat"]["gmv"] == cancelled["price"]["total"]["amount"]
-    assert rows["boat"]["refunds"] == boat_split.refund
-    assert rows["boat"]["commission"] == boat_split.kept_commission
-    assert rows["boat"]["guest_fees"] == boat_split.kept_fee
+    assert rows["boat"]["gmv"] == cancelled["price"]["total"]
+    assert rows["boat"]["refunds"] == eur(boat_split.refund)
+    assert rows["boat"]["commission"] == eur(boat_split.kept_commission)
+    assert rows["boat"]["guest_fees"] == eur(boat_split.kept_fee)
 
     r = await client.get("/v1/admin/reports/revenue", headers=admin.headers)
     month = utcnow().strftime("%Y-%m")
     (row,) = r.json()["rows"]
     assert row["key"] == month
-    assert row["gmv"] == rows["apartment"]["gmv"] + rows["boat"]["gmv"]
+    assert row["gmv"] == eur(rows["apartment"]["gmv"]["amount"] + rows["boat"]["gmv"]["amount"])
     assert row["payments"] == 2
 
     # A window before anything happened is empty.

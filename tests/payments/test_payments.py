@@ -39,6 +39,10 @@ from tests.conftest import Account
 pytestmark = pytest.mark.stores  # embedded and server tiers
 
 
+def eur(amount: int) -> dict[str, object]:
+    return {"amount": amount, "currency": "EUR"}
+
+
 async def _instant(client: httpx.AsyncClient, host: Account, **rules: object) -> str:
     listing = await publish(client, host, rules={"instant_book": True, **rules})
     return listing["id"]
@@ -61,6 +65,7 @@ async def test_pay_complete_payout_balances_every_account(
     )
     payment = await pay(client, app, guest, booking["id"])
     assert payment["amount"]["amount"] == total
+    assert payment["refunded_amount"] == eur(0)  # every amount on the wire is Money
     raw = await Payment.get_motor_collection().find_one({})
     assert raw["status"] == "succeeded"
     assert await ledger.balance(ledger.CLEARING, "EUR") == total
@@ -85,13 +90,17 @@ async def test_pay_complete_payout_balances_every_account(
     assert [(p["status"], p["amount"]["amount"]) for p in body["items"]] == [
         ("pending", host_share)
     ]
-    assert body["totals"] == [{"currency": "EUR", "paid": 0, "pending": host_share}]
+    assert body["totals"] == [
+        {"currency": "EUR", "paid": eur(0), "pending": eur(host_share)}
+    ]
 
     assert await pay_out_pending() == 1
     assert await pay_out_pending() == 0  # nothing left; nothing posted twice
     body = (await client.get("/v1/payouts", headers=host.headers)).json()
     assert body["items"][0]["status"] == "paid" and body["items"][0]["paid_at"]
-    assert body["totals"] == [{"currency": "EUR", "paid": host_share, "pending": 0}]
+    assert body["totals"] == [
+        {"currency": "EUR", "paid": eur(host_share), "pending": eur(0)}
+    ]
     assert await ledger.balance(ledger.host_account(host.id), "EUR") == 0
     # Payouts are sensitive: queuing and paying each leave exactly one audit event.
     events = await AuditEvent.find(AuditEvent.subject_id == host.id).to_list()
