@@ -370,7 +370,9 @@ def _finish_operation(
     op_id = op["operationId"]
     text = OPERATIONS[op_id]  # KeyError: write the new operation's summary and description
     op["summary"] = text.summary
-    op["description"] = text.description
+    # The contract's words first; a route's own docstring (state tables, flows) follows them.
+    own = (op.get("description") or "").strip()
+    op["description"] = text.description + (f"\n\n{own}" if own and own != text.description else "")
     op["security"] = fact.security()
     _name_parameter_enums(op_id, op, schemas)
 

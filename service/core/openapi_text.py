@@ -188,6 +188,16 @@ OPERATIONS: dict[str, Text] = {
         "Creates (or returns the open) payment intent of the provider for the guest; a booking "
         "already paid or not payable is 409. Accepts `Idempotency-Key`.",
     ),
+    "getPayment": Text(
+        "Read a booking's payment",
+        "Either party: the captured payment, else the latest attempt, with `amount` and "
+        "`refunded` as Money; 404 while the booking's `payment_status` is `none`.",
+    ),
+    "confirmTestPayment": Text(
+        "Confirm a payment (test mode)",
+        "Built-in provider only (404 otherwise): plays the provider's client SDK with the "
+        "`client_secret`, and the signed webhook is applied before the answer.",
+    ),
     "receivePaymentWebhook": Text(
         "Payment provider webhook",
         "Signed by the provider in `Provider-Signature` over the raw body (checked before "
