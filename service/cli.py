@@ -62,6 +62,9 @@ def serve(
             workers=workers,
             proxy_headers=True,
             log_config=None,
+            # uvicorn kills a worker that does not answer its health ping within this; a fresh
+            # worker on a busy machine needs more than the default 5 s just to boot.
+            timeout_worker_healthcheck=30,
         )
 
 
