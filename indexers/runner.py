@@ -127,9 +127,12 @@ class Indexer:
         room = self.cfg.batch_size - len(self._buffer)
         if room <= 0:
             return 0
+        began = time.monotonic()
         changes = await self.source.next_changes(room, timeout_s)
         if changes and self._first_at is None:
-            self._first_at = time.monotonic()
+            # When the batch window opened, not when the fetch returned: a trickle keeps the
+            # fetch busy for its whole timeout, and stamping its end doubled the window.
+            self._first_at = began
         self._buffer.extend(changes)
         return len(changes)
 
