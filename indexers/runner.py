@@ -146,9 +146,12 @@ class Indexer:
         if room <= 0:
             return 0
         self._check_lease()
+        began = time.monotonic()
         changes = await self.source.next_changes(room, timeout_s)
         if changes and self._first_at is None:
-            self._first_at = time.monotonic()
+            # When the batch window opened, not when the fetch returned: a trickle keeps the
+            # fetch busy for its whole timeout, and stamping its end doubled the window.
+            self._first_at = began
         self._buffer.extend(changes)
         return len(changes)
 

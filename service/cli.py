@@ -76,6 +76,9 @@ def serve(
             # uvicorn's default trusts any local peer, which lets a client pick its address.
             proxy_headers=False,
             log_config=None,
+            # uvicorn kills a worker that does not answer its health ping within this; a fresh
+            # worker on a busy machine needs more than the default 5 s just to boot.
+            timeout_worker_healthcheck=30,
         )
 
 
