@@ -71,6 +71,7 @@ async def test_revenue_by_category_and_month(
     report = r.json()
     assert report["group_by"] == "category" and "from" in report
     rows = {row["key"]: row for row in report["rows"]}
+
     def eur(amount: int) -> dict[str, Any]:
         return {"amount": amount, "currency": "EUR"}
 

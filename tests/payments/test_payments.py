@@ -90,17 +90,13 @@ async def test_pay_complete_payout_balances_every_account(
     assert [(p["status"], p["amount"]["amount"]) for p in body["items"]] == [
         ("pending", host_share)
     ]
-    assert body["totals"] == [
-        {"currency": "EUR", "paid": eur(0), "pending": eur(host_share)}
-    ]
+    assert body["totals"] == [{"currency": "EUR", "paid": eur(0), "pending": eur(host_share)}]
 
     assert await pay_out_pending() == 1
     assert await pay_out_pending() == 0  # nothing left; nothing posted twice
     body = (await client.get("/v1/payouts", headers=host.headers)).json()
     assert body["items"][0]["status"] == "paid" and body["items"][0]["paid_at"]
-    assert body["totals"] == [
-        {"currency": "EUR", "paid": eur(host_share), "pending": eur(0)}
-    ]
+    assert body["totals"] == [{"currency": "EUR", "paid": eur(host_share), "pending": eur(0)}]
     assert await ledger.balance(ledger.host_account(host.id), "EUR") == 0
     # Payouts are sensitive: queuing and paying each leave exactly one audit event.
     events = await AuditEvent.find(AuditEvent.subject_id == host.id).to_list()
