@@ -28,6 +28,7 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
 from bench.common import elasticsearch_url, pct, quiet
+from documents.values import utcnow
 from indexers.aliases import finish_bulk_load
 from indexers.definition import alias_name
 from indexers.projection import op_for_raw
@@ -103,7 +104,7 @@ def body_for(params: dict[str, Any], cursor_after: list[Any] | None) -> dict[str
         sort=params["sort"],
         facets=sq.parse_facets(params.get("facets")),
     )
-    return sq.build_body(p, size=params["limit"] + 1, search_after=cursor_after)
+    return sq.build_body(p, size=params["limit"] + 1, now=utcnow(), search_after=cursor_after)
 
 
 async def seed(es: AsyncElasticsearch, prefix: str, n: int) -> float:

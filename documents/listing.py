@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Annotated, Any
 
@@ -32,6 +32,12 @@ class CancellationPolicy(StrEnum):
     flexible = "flexible"  # full refund until 24 h before start
     moderate = "moderate"  # full refund until 5 days before, 50 % after
     strict = "strict"  # 50 % refund until 7 days before, nothing after
+
+
+# Limits every booking obeys whatever the listing's rules (bookings validate them and search
+# only shows what they accept, so both read them from here).
+BOOKING_HORIZON = timedelta(days=730)  # the latest start of a booking, from now
+MAX_HOURS_PER_BOOKING = 24 * 7  # hour slots in one booking
 
 
 class BookingRules(BaseModel):

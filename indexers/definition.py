@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 # Bump when the mapping changes incompatibly; `marketplace index rebuild` moves the alias.
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2
 
 
 class F:
@@ -33,12 +33,22 @@ class F:
     PRICE_CURRENCY = "price.currency"
     CAPACITY = "capacity"
     UNIT = "unit"
+    # The booking rules a dated search must honour (a hit is bookable for the dates asked).
+    MIN_NIGHTS = "min_nights"
+    MAX_NIGHTS = "max_nights"
+    NOTICE_HOURS = "advance_notice_hours"
+    STOCK = "stock"  # items: the most one order may take (None: no limit)
     RATING = "review_summary"
     RATING_AVERAGE = "review_summary.average"
     RATING_COUNT = "review_summary.count"
     RATING_BAYESIAN = "review_summary.bayesian_average"
     # Booked and blocked periods (and full hour slots) as half-open date ranges.
     BUSY = "busy"
+    # Hour unit: each partly or fully taken hour slot with the seats it has left (nested, so
+    # "some slot in the window has fewer than k seats left" is one exact query).
+    SLOTS = "slots"
+    SLOT_AT = "slots.at"
+    SLOT_LEFT = "slots.left"
     STOCK_LEFT = "stock_left"
     IN_STOCK = "in_stock"
     CREATED_AT = "created_at"
@@ -58,6 +68,7 @@ COPIED: tuple[str, ...] = (
     F.AMENITIES,
     F.ATTRIBUTES,
     F.CAPACITY,
+    F.STOCK,
 )
 
 
@@ -97,6 +108,10 @@ MAPPINGS: dict[str, Any] = {
         },
         F.CAPACITY: {"type": "integer"},
         F.UNIT: {"type": "keyword"},
+        F.MIN_NIGHTS: {"type": "integer"},
+        F.MAX_NIGHTS: {"type": "integer"},
+        F.NOTICE_HOURS: {"type": "integer"},
+        F.STOCK: {"type": "integer"},
         F.RATING: {
             "properties": {
                 "count": {"type": "integer"},
@@ -106,6 +121,10 @@ MAPPINGS: dict[str, Any] = {
             }
         },
         F.BUSY: {"type": "date_range", "format": "strict_date_optional_time||epoch_millis"},
+        F.SLOTS: {
+            "type": "nested",
+            "properties": {"at": {"type": "date"}, "left": {"type": "integer"}},
+        },
         F.STOCK_LEFT: {"type": "integer"},
         F.IN_STOCK: {"type": "boolean"},
         F.CREATED_AT: {"type": "date"},

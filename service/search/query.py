@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import orjson
 
+from documents.listing import BOOKING_HORIZON, MAX_HOURS_PER_BOOKING, Unit
 from documents.values import as_utc, midnight
 from indexers.definition import F
 from service.core.errors import invalid
@@ -51,6 +52,8 @@ class SearchParams:
     start: datetime | None = None
     end: datetime | None = None
     guests: int | None = None
+    quantity: int | None = None
+    unit: list[str] = field(default_factory=list)
     sort: Sort = "relevance"
     facets: list[str] = field(default_factory=list)
 
@@ -122,10 +125,16 @@ def validate(p: SearchParams) -> None:
     if p.start is not None and p.end is not None:
         if as_utc(p.end) <= as_utc(p.start):
             raise invalid(["query", "end"], "must be after start")
-        if as_utc(p.end) - as_utc(p.start) > timedelta(days=31):
-            raise invalid(["query", "end"], "at most 31 days of hour slots")
+        for name in ("start", "end"):
+            value = as_utc(getattr(p, name))
+            if value.minute or value.second or value.microsecond:
+                raise invalid(["query", name], "hour slots start and end on whole hours")
+        if as_utc(p.end) - as_utc(p.start) > timedelta(hours=MAX_HOURS_PER_BOOKING):
+            raise invalid(["query", "end"], f"at most {MAX_HOURS_PER_BOOKING} hours per booking")
     if p.check_in is not None and p.start is not None:
         raise invalid(["query", "start"], "use either check_in/check_out or start/end")
+    if p.quantity is not None and p.busy_window() is not None:
+        raise invalid(["query", "quantity"], "items are ordered without dates")
 
 
 def _facet_filters(p: SearchParams) -> dict[str, dict[str, Any]]:
@@ -155,9 +164,85 @@ def _iso(value: datetime) -> str:
     return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
-def _base_filters(p: SearchParams) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    filters: list[dict[str, Any]] = [{"term": {F.IN_STOCK: True}}]
+MATCH_NONE: dict[str, Any] = {"match_none": {}}
+
+
+def notice_budget(start: datetime, now: datetime) -> int:
+    """The most advance notice (whole hours) a listing may ask for and still take a booking
+    starting at `start`: bookings refuse `start < now + notice`, i.e. accept exactly when
+    `notice * 1 h <= start - now`, which for integer hours is `notice <= floor(...)`.
+    Negative when `start` is already past (nothing accepts it)."""
+    return math.floor((as_utc(start) - now) / timedelta(hours=1))
+
+
+def _bookable_filters(p: SearchParams, now: datetime) -> tuple[list[Any], list[Any]]:
+    """The filters under which every hit accepts the booking the search describes.
+
+    They mirror `service.bookings.service.validate` and `service.availability.claims`:
+    check_in/check_out -> night listings whose min/max nights, advance notice and capacity
+    accept the stay and whose nights are all free; start/end -> hour listings with `guests`
+    seats (default 1) free in every slot; quantity -> item listings with that much stock.
+    Without any of these every listing with something left to book is a hit.
+    """
+    filters: list[dict[str, Any]] = []
     must_not: list[dict[str, Any]] = []
+    window = p.busy_window()
+    if p.quantity is not None:
+        q = p.quantity
+        filters += [
+            {"term": {F.UNIT: Unit.item.value}},
+            {"range": {F.STOCK_LEFT: {"gte": q}}},
+        ]
+        must_not.append({"range": {F.STOCK: {"lt": q}}})  # no stock cap passes
+        return filters, must_not
+    if window is None:
+        return [{"term": {F.IN_STOCK: True}}], []
+    start, end = window
+    budget = notice_budget(start, now)
+    if budget < 0 or start - now > BOOKING_HORIZON:
+        return [MATCH_NONE], []
+    filters.append({"range": {F.NOTICE_HOURS: {"lte": budget}}})
+    must_not.append(
+        {"range": {F.BUSY: {"gte": _iso(start), "lt": _iso(end), "relation": "intersects"}}}
+    )
+    if p.check_in is not None and p.check_out is not None:
+        n = (p.check_out - p.check_in).days
+        filters += [
+            {"term": {F.UNIT: Unit.night.value}},
+            {"range": {F.MIN_NIGHTS: {"lte": n}}},
+            {"range": {F.MAX_NIGHTS: {"gte": n}}},
+        ]
+        return filters, must_not
+    seats = p.guests or 1
+    filters += [
+        {"term": {F.UNIT: Unit.hour.value}},
+        {"range": {F.CAPACITY: {"gte": seats}}},
+    ]
+    # A slot in the window with fewer seats left than asked for rules the listing out.
+    must_not.append(
+        {
+            "nested": {
+                "path": F.SLOTS,
+                "query": {
+                    "bool": {
+                        "filter": [
+                            {"range": {F.SLOT_AT: {"gte": _iso(start), "lt": _iso(end)}}},
+                            {"range": {F.SLOT_LEFT: {"lt": seats}}},
+                        ]
+                    }
+                },
+            }
+        }
+    )
+    return filters, must_not
+
+
+def _base_filters(
+    p: SearchParams, now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    filters, must_not = _bookable_filters(p, now)
+    if p.unit:
+        filters.append({"terms": {F.UNIT: p.unit}})
     if p.origin is not None and p.radius_km is not None:
         filters.append(
             {
@@ -182,12 +267,6 @@ def _base_filters(p: SearchParams) -> tuple[list[dict[str, Any]], list[dict[str,
         )
     if p.guests is not None:
         filters.append({"range": {F.CAPACITY: {"gte": p.guests}}})
-    window = p.busy_window()
-    if window is not None:
-        start, end = window
-        must_not.append(
-            {"range": {F.BUSY: {"gte": _iso(start), "lt": _iso(end), "relation": "intersects"}}}
-        )
     return filters, must_not
 
 
@@ -241,9 +320,13 @@ def _facet_agg(name: str) -> dict[str, Any]:
 
 
 def build_body(
-    p: SearchParams, *, size: int, search_after: list[Any] | None = None
+    p: SearchParams,
+    *,
+    size: int,
+    now: datetime,
+    search_after: list[Any] | None = None,
 ) -> dict[str, Any]:
-    filters, must_not = _base_filters(p)
+    filters, must_not = _base_filters(p, now)
     facet_filters = _facet_filters(p)
     # Active filters of requested facets go to post_filter (they must not narrow their own
     # facet's counts); the others narrow everything, so they join the main query.
@@ -269,7 +352,7 @@ def build_body(
         "size": size,
         "sort": _sort(p),
         "track_total_hits": True,
-        "_source": [F.ID, F.TITLE, F.CATEGORY, F.PRICE, F.LOCATION, F.CITY, F.RATING],
+        "_source": [F.ID, F.TITLE, F.CATEGORY, F.PRICE, F.LOCATION, F.CITY, F.RATING, F.UNIT],
     }
     if post:
         body["post_filter"] = {"bool": {"filter": list(post.values())}}
@@ -303,6 +386,7 @@ def hit_of(p: SearchParams, hit: dict[str, Any]) -> dict[str, Any]:
         "price": src[F.PRICE],
         "location": src[F.LOCATION],
         "city": src[F.CITY],
+        "unit": src.get(F.UNIT),
         "review_summary": {
             "count": rs.get("count", 0),
             "average": rs.get("average"),

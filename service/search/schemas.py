@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from documents import Unit
 from documents.values import Location, Money
 
 
@@ -20,6 +21,7 @@ class SearchHit(BaseModel):
     price: Money
     location: Location
     city: str
+    unit: Unit | None = Field(default=None, description="night, hour or item")
     review_summary: HitReviewSummary
     distance_km: float | None = Field(
         default=None, description="great-circle distance from lat,lon when an origin is given"

@@ -11,6 +11,7 @@ from typing import Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 
+from documents.values import utcnow
 from indexers.definition import F, alias_name
 from service.core.config import Settings
 from service.core.errors import invalid, unavailable
@@ -59,7 +60,7 @@ async def search_listings(
             raise invalid(["query", "cursor"], "cursor belongs to a different search")
         search_after = position["after"]
     # One extra hit tells whether another page exists (no empty last page).
-    body = sq.build_body(params, size=limit + 1, search_after=search_after)
+    body = sq.build_body(params, size=limit + 1, now=utcnow(), search_after=search_after)
     resp = await _search(es, _index(settings), body)
     raw_hits = resp["hits"]["hits"]
     page = raw_hits[:limit]

@@ -7,6 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from documents import Listing, Unit
+from documents.values import utcnow
+from service.availability.claims import hour_keys
+from service.bookings.schemas import BookingIn
+from service.bookings.service import validate
+from service.core.errors import ProblemError
 
 R_KM = 6371.0087714
 
@@ -41,6 +46,58 @@ def free(listing: Listing, start: datetime, end: datetime) -> bool:
     return not any(s < end and start < e for s, e in taken(listing))
 
 
+def booking_of(listing: Listing, p: dict[str, Any]) -> BookingIn | None:
+    """The booking a dated (or quantity) search describes for this listing; None without."""
+    lid = str(listing.id)
+    if "check_in" in p:
+        return BookingIn(
+            listing_id=lid,
+            check_in=date.fromisoformat(p["check_in"]),
+            check_out=date.fromisoformat(p["check_out"]),
+            guests=p.get("guests"),
+        )
+    if "start" in p:
+        return BookingIn(
+            listing_id=lid,
+            start=datetime.fromisoformat(p["start"].replace("Z", "+00:00")),
+            end=datetime.fromisoformat(p["end"].replace("Z", "+00:00")),
+            seats=p.get("guests"),
+        )
+    if "quantity" in p:
+        return BookingIn(listing_id=lid, quantity=p["quantity"])
+    return None
+
+
+def claimable(listing: Listing, fields: dict[str, Any]) -> bool:
+    """Whether `service.availability.claims.claim_write`'s filter holds on the stored listing."""
+    av = listing.availability
+    if listing.unit == Unit.item:
+        return (av.stock_left or 0) >= fields["quantity"]
+    start, end = fields["start"], fields["end"]
+    if any(_utc(b.start) < end and start < _utc(b.end) for b in av.blocks):
+        return False
+    if listing.unit == Unit.night:
+        return not any(
+            _utc(h.start) < end and start < _utc(h.end) for h in av.holds if h.start and h.end
+        )
+    most = listing.capacity - fields["seats"]
+    return all(av.hour_seats.get(k, 0) <= most for k in hour_keys(start, end))
+
+
+def bookable(listing: Listing, p: dict[str, Any], now: datetime | None = None) -> bool:
+    """`POST /v1/bookings` for the search's dates would pass validation and win the claim:
+    the booking service's own validation, then the claim's condition, on the stored listing."""
+    body = booking_of(listing, p)
+    assert body is not None
+    if listing.unit != ("night" if body.check_in else "hour" if body.start else "item"):
+        return False
+    try:
+        fields = validate(listing, body, now or utcnow())
+    except ProblemError:
+        return False
+    return claimable(listing, fields)
+
+
 def searchable(listing: Listing) -> bool:
     if listing.status != "published" or listing.deleted_at is not None:
         return False
@@ -71,6 +128,8 @@ def matches(listing: Listing, p: dict[str, Any], skip: str | None = None) -> boo
             return False
     if "guests" in p and listing.capacity < p["guests"]:
         return False
+    if p.get("unit") and listing.unit not in p["unit"]:
+        return False
     if "radius_km" in p:
         d = haversine(p["lat"], p["lon"], listing.location.lat, listing.location.lon)
         if d > p["radius_km"]:
@@ -82,18 +141,8 @@ def matches(listing: Listing, p: dict[str, Any], skip: str | None = None) -> boo
             and min_lat <= listing.location.lat <= max_lat
         ):
             return False
-    if "check_in" in p:
-        ci, co = date.fromisoformat(p["check_in"]), date.fromisoformat(p["check_out"])
-        start = datetime(ci.year, ci.month, ci.day, tzinfo=UTC)
-        end = datetime(co.year, co.month, co.day, tzinfo=UTC)
-        if not free(listing, start, end):
-            return False
-    if "start" in p:
-        start = datetime.fromisoformat(p["start"].replace("Z", "+00:00"))
-        end = datetime.fromisoformat(p["end"].replace("Z", "+00:00"))
-        if not free(listing, start, end):
-            return False
-    return True
+    dated = any(k in p for k in ("check_in", "start", "quantity"))
+    return not dated or bookable(listing, p)
 
 
 def sort_key(p: dict[str, Any]) -> Any:

@@ -1,0 +1,178 @@
+"""Property: every hit of a dated search can be booked for exactly those dates, and nothing
+bookable is missing.
+
+One index per module, seeded once with generated listings (units, booking rules, holds,
+blocks, taken hour seats, stock); hypothesis varies the searches. The oracle
+(`tests.search.expected.bookable`) runs the booking service's own validation and the claim's
+condition on the stored documents, so "bookable" means what `POST /v1/bookings` means.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from documents import Availability, BookingRules, Hold, Listing, ListingStatus, Unit
+from documents.values import Period, midnight, utcnow
+from tests.indexers.helpers import make_listing
+from tests.search.conftest import SearchEnv, seeded_env
+from tests.search.expected import bookable, matches
+
+TODAY = utcnow().date()
+DAY0 = midnight(TODAY)
+HORIZON_DAYS = 60  # listings are busy within this many days of today
+
+
+def generated_listings(rng: random.Random, n: int) -> list[Listing]:
+    out: list[Listing] = []
+    for i in range(n):
+        unit = rng.choice([Unit.night] * 6 + [Unit.hour] * 3 + [Unit.item])
+        capacity = rng.randint(1, 6)
+        av = Availability()
+        stock = None
+        if unit == Unit.night:
+            for k in range(rng.randint(0, 4)):
+                start = DAY0 + timedelta(days=rng.randrange(-3, HORIZON_DAYS))
+                end = start + timedelta(days=rng.randint(1, 6))
+                av.holds.append(Hold(booking_id=f"b{i}-{k}", start=start, end=end))
+            if rng.random() < 0.4:
+                start = DAY0 + timedelta(days=rng.randrange(0, HORIZON_DAYS))
+                av.blocks.append(Period(start=start, end=start + timedelta(days=rng.randint(1, 9))))
+        elif unit == Unit.hour:
+            for d in range(rng.randint(0, 4)):
+                day = DAY0 + timedelta(days=rng.randrange(1, 8))
+                for h in rng.sample(range(6, 22), rng.randint(1, 8)):
+                    key = (day + timedelta(hours=h)).strftime("%Y-%m-%dT%H")
+                    av.hour_seats[key] = rng.randint(0, capacity)
+                if d == 0 and rng.random() < 0.3:
+                    s = day + timedelta(hours=rng.randrange(6, 20))
+                    av.blocks.append(Period(start=s, end=s + timedelta(hours=rng.randint(1, 4))))
+        else:
+            stock = rng.choice([1, 2, 5, 10])
+            av.stock_left = rng.randint(0, stock)
+        rules = BookingRules()
+        if unit != Unit.item and rng.random() < 0.7:
+            low = rng.choice([1, 1, 2, 3, 5, 7, 14, 28])
+            rules = BookingRules(
+                min_nights=low,
+                max_nights=rng.choice([low, low + 2, 10, 30, 365, max(low, 7)]),
+                advance_notice_hours=rng.choice([0, 0, 6, 24, 48, 24 * 10, 24 * 40]),
+            )
+        listing = make_listing(
+            title=f"generated {unit.value} {i}",
+            price=rng.randrange(1_000, 40_000),
+            unit=unit,
+            capacity=capacity,
+            stock=stock,
+            availability=av,
+            status=ListingStatus.published if rng.random() < 0.95 else ListingStatus.draft,
+            created_at=DAY0 - timedelta(days=400, hours=i),
+        )
+        listing.rules = rules
+        out.append(listing)
+    return out
+
+
+@pytest.fixture(scope="module")
+async def env(redis_server, es_url: str) -> AsyncIterator[SearchEnv]:
+    make = lambda: generated_listings(random.Random(7), 160)  # noqa: E731
+    async with seeded_env(redis_server, es_url, make) as e:
+        yield e
+
+
+def _day(offset: int) -> str:
+    return (TODAY + timedelta(days=offset)).isoformat()
+
+
+def _hour(offset: int) -> str:
+    return (DAY0 + timedelta(hours=offset)).isoformat().replace("+00:00", "Z")
+
+
+nightly = st.builds(
+    lambda first, n, guests, unit: {
+        "check_in": _day(first),
+        "check_out": _day(first + n),
+        **({"guests": guests} if guests else {}),
+        **({"unit": unit} if unit else {}),
+    },
+    first=st.integers(-2, HORIZON_DAYS + 5),
+    n=st.sampled_from([1, 1, 2, 3, 4, 5, 6, 7, 8, 10, 14, 21, 28, 30, 35]),
+    guests=st.one_of(st.none(), st.integers(1, 7)),
+    unit=st.sampled_from([None, ["night"], ["hour", "item"]]),
+)
+hourly = st.builds(
+    lambda first, n, seats: {
+        "start": _hour(first),
+        "end": _hour(first + n),
+        **({"guests": seats} if seats else {}),
+    },
+    first=st.integers(-3, 24 * 9),
+    n=st.integers(1, 12),
+    seats=st.one_of(st.none(), st.integers(1, 6)),
+)
+ordered = st.builds(
+    lambda q, unit: {"quantity": q, **({"unit": unit} if unit else {})},
+    q=st.integers(1, 11),
+    unit=st.sampled_from([None, ["item"], ["night"]]),
+)
+undated = st.builds(
+    lambda unit: {"unit": unit} if unit else {},
+    unit=st.sampled_from([None, ["night"], ["hour"], ["item"], ["night", "hour"]]),
+)
+SEARCHES = st.one_of(nightly, nightly, hourly, hourly, ordered, undated)
+
+
+async def _ids(env: SearchEnv, params: dict[str, Any]) -> list[str]:
+    """Every hit, over as many pages as it takes (and `total` agrees)."""
+    ids: list[str] = []
+    cursor = None
+    while True:
+        q = {**params, "limit": 100, **({"cursor": cursor} if cursor else {})}
+        r = await env.client.get("/v1/search/listings", params=q)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        ids += [h["id"] for h in body["hits"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            assert body["total"] == len(ids)
+            return ids
+
+
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(params=SEARCHES)
+async def test_dated_hits_are_exactly_the_bookable_listings(
+    env: SearchEnv, params: dict[str, Any]
+) -> None:
+    got = set(await _ids(env, params))
+    want = {str(x.id) for x in env.listings if matches(x, params)}
+    by_id = {str(x.id): x for x in env.listings}
+    dated = any(k in params for k in ("check_in", "start", "quantity"))
+    unbookable = {i for i in got if dated and not bookable(by_id[i], params)}
+    assert not unbookable, f"hits that POST /v1/bookings would refuse: {sorted(unbookable)}"
+    assert got == want, {"missing": sorted(want - got), "extra": sorted(got - want)}
+
+
+async def test_the_generated_set_is_not_vacuous(env: SearchEnv) -> None:
+    """Rules, holds and seats each turn some listing down and let others through."""
+    listings = env.listings
+    for params in (
+        {"check_in": _day(3), "check_out": _day(4)},
+        {"check_in": _day(10), "check_out": _day(17)},
+        {"check_in": _day(1), "check_out": _day(3), "guests": 3},
+        {"start": _hour(24 * 2 + 8), "end": _hour(24 * 2 + 14), "guests": 2},
+        {"quantity": 2},
+    ):
+        hits = [x for x in listings if matches(x, params)]
+        unit = "night" if "check_in" in params else "hour" if "start" in params else "item"
+        same_unit = [x for x in listings if x.unit == unit and matches(x, {})]
+        assert 0 < len(hits) < len(same_unit), params
