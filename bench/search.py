@@ -104,7 +104,9 @@ def body_for(params: dict[str, Any], cursor_after: list[Any] | None) -> dict[str
         sort=params["sort"],
         facets=sq.parse_facets(params.get("facets")),
     )
-    return sq.build_body(p, size=params["limit"] + 1, now=utcnow(), search_after=cursor_after)
+    return sq.build_body(
+        p, size=params["limit"] + 1, now=utcnow(), guest_fee_bps=500, search_after=cursor_after
+    )
 
 
 async def seed(es: AsyncElasticsearch, prefix: str, n: int) -> float:

@@ -48,6 +48,49 @@ class BookingRules(BaseModel):
     cancellation_policy: CancellationPolicy = CancellationPolicy.moderate
 
 
+class Pricing(BaseModel):
+    """How a stay's price departs from unit price x nights (night listings only)."""
+
+    cleaning_fee: Money | None = Field(default=None, description="charged once per stay")
+    weekly_discount_bps: int = Field(
+        default=0, ge=0, le=10_000, description="off the subtotal of stays of 7+ nights"
+    )
+    monthly_discount_bps: int = Field(
+        default=0, ge=0, le=10_000, description="off the subtotal of stays of 28+ nights"
+    )
+
+
+WEEK_NIGHTS = 7
+MONTH_NIGHTS = 28
+
+
+def discount_bps(nights: int, weekly_bps: int, monthly_bps: int) -> int:
+    """The discount a stay of `nights` gets: the monthly one from 28 nights when the listing has
+    one, else the weekly one from 7 nights, else none."""
+    if nights >= MONTH_NIGHTS and monthly_bps:
+        return monthly_bps
+    if nights >= WEEK_NIGHTS:
+        return weekly_bps
+    return 0
+
+
+def stay_charge(
+    unit_amount: int, units: int, *, cleaning_fee: int, weekly_bps: int, monthly_bps: int
+) -> tuple[int, int, int]:
+    """(subtotal, discount, cleaning_fee) of `units` nights in minor units: THE stay rule.
+
+    The discount is a basis-point share of the subtotal rounded half up once (the rounding rule
+    of `service.pricing`); everything else is integer products and sums. It depends only on the
+    unit price, the number of nights and the listing's pricing (a listing has one price for
+    every night), so the indexer can materialise it per stay length and bookings charge the
+    very same figures (`service.pricing.breakdown` calls this).
+    """
+    subtotal = unit_amount * units
+    bps = discount_bps(units, weekly_bps, monthly_bps)
+    discount = (subtotal * bps + 5000) // 10000
+    return subtotal, discount, cleaning_fee
+
+
 class Hold(BaseModel):
     """What one booking claimed on this listing; removing it is the release."""
 
@@ -99,6 +142,7 @@ class Listing(Document):
     capacity: int = 1
     stock: int | None = None
     rules: BookingRules = Field(default_factory=BookingRules)
+    pricing: Pricing | None = None
     availability: Availability = Field(default_factory=Availability)
     review_summary: ReviewSummary = Field(default_factory=ReviewSummary)
     status: ListingStatus = ListingStatus.draft

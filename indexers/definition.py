@@ -32,6 +32,10 @@ class F:
     PRICE_AMOUNT = "price.amount"
     PRICE_CURRENCY = "price.currency"
     CAPACITY = "capacity"
+    PRICING = "pricing"  # source only: the quote of a hit is computed from it
+    # Night unit: what a stay of n nights costs before the guest fee (subtotal - discount +
+    # cleaning fee), for n = 1..QUOTED_NIGHTS, under "n1".."n30". See `stay_charge_field`.
+    STAY_CHARGE = "stay_charge"
     UNIT = "unit"
     # The booking rules a dated search must honour (a hit is bookable for the dates asked).
     MIN_NIGHTS = "min_nights"
@@ -57,6 +61,15 @@ class F:
     SUGGEST = "suggest"
 
 
+# Stays up to this many nights have their price materialised in the index, so search can bound
+# and sort dated night searches by the exact total; longer stays are quoted but not filtered.
+QUOTED_NIGHTS = 30
+
+
+def stay_charge_field(nights: int) -> str:
+    return f"{F.STAY_CHARGE}.n{nights}"
+
+
 # Search fields the projection copies from the stored listing as they are (lists and dicts
 # copied, a missing one takes the document's default): a new searchable field of this kind is
 # the document field, its mapping below and its name here. The others are derived in
@@ -69,6 +82,7 @@ COPIED: tuple[str, ...] = (
     F.ATTRIBUTES,
     F.CAPACITY,
     F.STOCK,
+    F.PRICING,
 )
 
 
@@ -107,6 +121,10 @@ MAPPINGS: dict[str, Any] = {
             "properties": {"amount": {"type": "long"}, "currency": {"type": "keyword"}},
         },
         F.CAPACITY: {"type": "integer"},
+        F.PRICING: {"type": "object", "enabled": False},
+        F.STAY_CHARGE: {
+            "properties": {f"n{n}": {"type": "long"} for n in range(1, QUOTED_NIGHTS + 1)}
+        },
         F.UNIT: {"type": "keyword"},
         F.MIN_NIGHTS: {"type": "integer"},
         F.MAX_NIGHTS: {"type": "integer"},

@@ -151,6 +151,7 @@ async def create(settings: Settings, user: User, *, body: BookingIn) -> Booking:
             units,
             commission_bps=settings.platform_commission_bps,
             guest_fee_bps=settings.guest_service_fee_bps,
+            pricing=listing.pricing if listing.unit == Unit.night else None,
         ),
         cancellation_policy=listing.rules.cancellation_policy,
         category=listing.category,

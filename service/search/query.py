@@ -13,13 +13,16 @@ from typing import Any, Literal
 
 import orjson
 
+from documents import Pricing
 from documents.listing import BOOKING_HORIZON, MAX_HOURS_PER_BOOKING, Unit
-from documents.values import as_utc, midnight
-from indexers.definition import F
+from documents.values import Money, as_utc, midnight
+from indexers.definition import QUOTED_NIGHTS, F, stay_charge_field
 from service.core.errors import invalid
+from service.pricing import breakdown, max_charged, min_charged
 
 Sort = Literal["relevance", "price_asc", "price_desc", "distance", "rating", "newest"]
 FACETS = ("category", "amenities", "price", "rating", "city")
+PRICE_SORTS = ("price_asc", "price_desc")
 # Price facet buckets in minor units [from, to); rating buckets are "at least".
 PRICE_BUCKETS: list[tuple[int | None, int | None]] = [
     (None, 5_000),
@@ -70,6 +73,22 @@ class SearchParams:
         if self.start is not None and self.end is not None:
             return as_utc(self.start), as_utc(self.end)
         return None
+
+    def stay_nights(self) -> int | None:
+        """Nights of a dated night search."""
+        if self.check_in is not None and self.check_out is not None:
+            return (self.check_out - self.check_in).days
+        return None
+
+    def units(self) -> int | None:
+        """The `units` a booking of the searched stay is charged for (None without one)."""
+        n = self.stay_nights()
+        if n is not None:
+            return n
+        if self.start is not None and self.end is not None:
+            hours = int((as_utc(self.end) - as_utc(self.start)) / timedelta(hours=1))
+            return hours * (self.guests or 1)
+        return self.quantity
 
     def fingerprint(self) -> str:
         """Binds a cursor to the query it came from (a cursor from another query is a 422)."""
@@ -135,9 +154,58 @@ def validate(p: SearchParams) -> None:
         raise invalid(["query", "start"], "use either check_in/check_out or start/end")
     if p.quantity is not None and p.busy_window() is not None:
         raise invalid(["query", "quantity"], "items are ordered without dates")
+    n = p.stay_nights()
+    priced = p.price_min is not None or p.price_max is not None or p.sort in PRICE_SORTS
+    if n is not None and n > QUOTED_NIGHTS and (priced or "price" in p.facets):
+        raise invalid(
+            ["query", "check_out"],
+            f"price bounds, price sorts and the price facet cover stays of at most "
+            f"{QUOTED_NIGHTS} nights",
+        )
 
 
-def _facet_filters(p: SearchParams) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class PriceBasis:
+    """What the price parameters act on. Without a stay: the unit price. With one: the guest's
+    total for that stay, expressed EXACTLY on an indexed field:
+
+    - nights: total = guest_total(c) with c = stay_charge.n<nights> (materialised in the
+      projection); guest_total is strictly increasing, so total <= P <=> c <= max_charged(P)
+      and total >= P <=> c >= min_charged(P), and ordering by c is ordering by total;
+    - hour slots / items: c = unit price x units (units fixed by the search), so
+      total <= P <=> price <= max_charged(P) // units and
+      total >= P <=> price >= ceil(min_charged(P) / units).
+    All integer arithmetic: a bound equal to a hit's total keeps it, one minor unit less drops it.
+    """
+
+    field: str
+    divisor: int  # units per unit price (1 for the materialised stay charge)
+    fee_bps: int | None  # None: the bounds are on the unit price itself
+
+    def lower(self, total: int) -> int:
+        if self.fee_bps is None:
+            return total
+        return -(-min_charged(total, self.fee_bps) // self.divisor)
+
+    def upper(self, total: int) -> int:
+        if self.fee_bps is None:
+            return total
+        return max_charged(total, self.fee_bps) // self.divisor if total >= 0 else -1
+
+
+def price_basis(p: SearchParams, guest_fee_bps: int) -> PriceBasis:
+    n = p.stay_nights()
+    if n is not None:
+        if n <= QUOTED_NIGHTS:
+            return PriceBasis(stay_charge_field(n), 1, guest_fee_bps)
+        return PriceBasis(F.PRICE_AMOUNT, 1, None)  # validate() refuses price use here
+    units = p.units()
+    if units is not None:
+        return PriceBasis(F.PRICE_AMOUNT, units, guest_fee_bps)
+    return PriceBasis(F.PRICE_AMOUNT, 1, None)
+
+
+def _facet_filters(p: SearchParams, basis: PriceBasis) -> dict[str, dict[str, Any]]:
     """Filters that belong to a facet: with multi-select, a facet ignores its own filter."""
     out: dict[str, dict[str, Any]] = {}
     if p.category:
@@ -151,10 +219,10 @@ def _facet_filters(p: SearchParams) -> dict[str, dict[str, Any]]:
     if p.price_min is not None or p.price_max is not None:
         rng: dict[str, int] = {}
         if p.price_min is not None:
-            rng["gte"] = p.price_min
+            rng["gte"] = basis.lower(p.price_min)
         if p.price_max is not None:
-            rng["lte"] = p.price_max
-        out["price"] = {"range": {F.PRICE_AMOUNT: rng}}
+            rng["lte"] = basis.upper(p.price_max)
+        out["price"] = {"range": {basis.field: rng}}
     if p.rating_min is not None:
         out["rating"] = {"range": {F.RATING_AVERAGE: {"gte": p.rating_min}}}
     return out
@@ -270,12 +338,12 @@ def _base_filters(
     return filters, must_not
 
 
-def _sort(p: SearchParams) -> list[Any]:
+def _sort(p: SearchParams, basis: PriceBasis) -> list[Any]:
     tiebreak = {F.ID: "asc"}
     if p.sort == "price_asc":
-        return [{F.PRICE_AMOUNT: "asc"}, tiebreak]
+        return [{basis.field: "asc"}, tiebreak]
     if p.sort == "price_desc":
-        return [{F.PRICE_AMOUNT: "desc"}, tiebreak]
+        return [{basis.field: "desc"}, tiebreak]
     if p.sort == "distance":
         assert p.origin is not None
         return [
@@ -296,7 +364,7 @@ def _sort(p: SearchParams) -> list[Any]:
     return ["_score", {F.CREATED_AT: "desc"}, tiebreak]
 
 
-def _facet_agg(name: str) -> dict[str, Any]:
+def _facet_agg(name: str, basis: PriceBasis) -> dict[str, Any]:
     if name in ("category", "amenities", "city"):
         fld = {"category": F.CATEGORY, "amenities": F.AMENITIES, "city": F.CITY}[name]
         return {
@@ -307,15 +375,17 @@ def _facet_agg(name: str) -> dict[str, Any]:
             }
         }
     if name == "price":
-        ranges = []
-        for lo, hi in PRICE_BUCKETS:
-            r: dict[str, int] = {}
+        # Buckets of the same figure price_min/price_max bound (the stay's total when dated),
+        # each [from, to) mapped exactly onto the indexed field; keys give the bounds back.
+        ranges: list[dict[str, Any]] = []
+        for i, (lo, hi) in enumerate(PRICE_BUCKETS):
+            r: dict[str, Any] = {"key": str(i)}
             if lo is not None:
-                r["from"] = lo
+                r["from"] = basis.lower(lo)
             if hi is not None:
-                r["to"] = hi
+                r["to"] = basis.lower(hi)
             ranges.append(r)
-        return {"range": {"field": F.PRICE_AMOUNT, "ranges": ranges}}
+        return {"range": {"field": basis.field, "ranges": ranges}}
     return {"range": {"field": F.RATING_AVERAGE, "ranges": [{"from": lo} for lo in RATING_BUCKETS]}}
 
 
@@ -324,10 +394,12 @@ def build_body(
     *,
     size: int,
     now: datetime,
+    guest_fee_bps: int,
     search_after: list[Any] | None = None,
 ) -> dict[str, Any]:
+    basis = price_basis(p, guest_fee_bps)
     filters, must_not = _base_filters(p, now)
-    facet_filters = _facet_filters(p)
+    facet_filters = _facet_filters(p, basis)
     # Active filters of requested facets go to post_filter (they must not narrow their own
     # facet's counts); the others narrow everything, so they join the main query.
     post = {k: v for k, v in facet_filters.items() if k in p.facets}
@@ -350,9 +422,19 @@ def build_body(
     body: dict[str, Any] = {
         "query": query,
         "size": size,
-        "sort": _sort(p),
+        "sort": _sort(p, basis),
         "track_total_hits": True,
-        "_source": [F.ID, F.TITLE, F.CATEGORY, F.PRICE, F.LOCATION, F.CITY, F.RATING, F.UNIT],
+        "_source": [
+            F.ID,
+            F.TITLE,
+            F.CATEGORY,
+            F.PRICE,
+            F.LOCATION,
+            F.CITY,
+            F.RATING,
+            F.UNIT,
+            F.PRICING,
+        ],
     }
     if post:
         body["post_filter"] = {"bool": {"filter": list(post.values())}}
@@ -360,7 +442,7 @@ def build_body(
         body["aggs"] = {
             name: {
                 "filter": {"bool": {"filter": [v for k, v in post.items() if k != name]}},
-                "aggs": {"values": _facet_agg(name)},
+                "aggs": {"values": _facet_agg(name, basis)},
             }
             for name in p.facets
         }
@@ -376,7 +458,30 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def hit_of(p: SearchParams, hit: dict[str, Any]) -> dict[str, Any]:
+def quote(
+    p: SearchParams, src: dict[str, Any], *, commission_bps: int, guest_fee_bps: int
+) -> dict[str, Any] | None:
+    """What POST /v1/bookings charges for the searched stay: `service.pricing.breakdown`, the
+    function bookings call, on the listing's unit price and pricing."""
+    units = p.units()
+    if units is None:
+        return None
+    nightly = src.get(F.UNIT) == Unit.night
+    raw = src.get(F.PRICING) if nightly else None
+    price = breakdown(
+        Money.model_validate(src[F.PRICE]),
+        units,
+        commission_bps=commission_bps,
+        guest_fee_bps=guest_fee_bps,
+        pricing=Pricing.model_validate(raw) if raw else None,
+    )
+    fields = ("subtotal", "discount", "cleaning_fee", "guest_fee", "total")
+    return {"units": units, **{f: getattr(price, f).model_dump() for f in fields}}
+
+
+def hit_of(
+    p: SearchParams, hit: dict[str, Any], *, commission_bps: int = 0, guest_fee_bps: int = 0
+) -> dict[str, Any]:
     src = hit["_source"]
     rs = src.get(F.RATING) or {}
     out: dict[str, Any] = {
@@ -393,6 +498,9 @@ def hit_of(p: SearchParams, hit: dict[str, Any]) -> dict[str, Any]:
             "bayesian_average": rs.get("bayesian_average", 0.0),
         },
     }
+    q = quote(p, src, commission_bps=commission_bps, guest_fee_bps=guest_fee_bps)
+    if q is not None:
+        out["quote"] = q
     if p.origin is not None:
         if p.sort == "distance":
             km = float(hit["sort"][0])
@@ -415,11 +523,15 @@ def facets_of(p: SearchParams, aggs: dict[str, Any]) -> dict[str, list[dict[str,
     out: dict[str, list[dict[str, Any]]] = {}
     for name in p.facets:
         values = aggs[name]["values"]["buckets"]
-        if name in ("price", "rating"):
-            # ES reports range bounds as doubles; price bounds are money (integer minor units).
-            bound = _int_or_none if name == "price" else _same
+        if name == "price":
+            # The bounds asked for (the query may have mapped them onto a stay's charge).
+            out[name] = []
+            for b in values:
+                lo, hi = PRICE_BUCKETS[int(b["key"])]
+                out[name].append({"from": lo, "to": hi, "count": b["doc_count"]})
+        elif name == "rating":
             out[name] = [
-                {"from": bound(b.get("from")), "to": bound(b.get("to")), "count": b["doc_count"]}
+                {"from": _same(b.get("from")), "to": _same(b.get("to")), "count": b["doc_count"]}
                 for b in values
             ]
         else:

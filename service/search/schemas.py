@@ -14,6 +14,18 @@ class HitReviewSummary(BaseModel):
     bayesian_average: float
 
 
+class Quote(BaseModel):
+    """What POST /v1/bookings charges for the searched stay (each equals the same field of the
+    booking's `price`)."""
+
+    units: int
+    subtotal: Money
+    discount: Money
+    cleaning_fee: Money
+    guest_fee: Money
+    total: Money
+
+
 class SearchHit(BaseModel):
     id: str
     title: str
@@ -23,6 +35,9 @@ class SearchHit(BaseModel):
     city: str
     unit: Unit | None = Field(default=None, description="night, hour or item")
     review_summary: HitReviewSummary
+    quote: Quote | None = Field(
+        default=None, description="dated and quantity searches: the price of that booking"
+    )
     distance_km: float | None = Field(
         default=None, description="great-circle distance from lat,lon when an origin is given"
     )

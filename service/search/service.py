@@ -60,7 +60,10 @@ async def search_listings(
             raise invalid(["query", "cursor"], "cursor belongs to a different search")
         search_after = position["after"]
     # One extra hit tells whether another page exists (no empty last page).
-    body = sq.build_body(params, size=limit + 1, now=utcnow(), search_after=search_after)
+    fee_bps, commission_bps = settings.guest_service_fee_bps, settings.platform_commission_bps
+    body = sq.build_body(
+        params, size=limit + 1, now=utcnow(), guest_fee_bps=fee_bps, search_after=search_after
+    )
     resp = await _search(es, _index(settings), body)
     raw_hits = resp["hits"]["hits"]
     page = raw_hits[:limit]
@@ -68,7 +71,9 @@ async def search_listings(
     if len(raw_hits) > limit:
         next_cursor = encode_cursor(secret, {"f": fingerprint, "after": page[-1]["sort"]})
     return {
-        "hits": [sq.hit_of(params, h) for h in page],
+        "hits": [
+            sq.hit_of(params, h, commission_bps=commission_bps, guest_fee_bps=fee_bps) for h in page
+        ],
         "total": resp["hits"]["total"]["value"],
         "facets": sq.facets_of(params, resp.get("aggregations", {})),
         "next_cursor": next_cursor,

@@ -23,6 +23,7 @@ DERIVED: dict[str, set[str]] = {
     F.COUNTRY: {"address"},
     F.LOCATION: {"location"},
     F.PRICE: {"price"},
+    F.STAY_CHARGE: {"price", "pricing", "unit"},
     F.UNIT: {"unit"},
     F.MIN_NIGHTS: {"rules"},
     F.MAX_NIGHTS: {"rules"},

@@ -11,7 +11,12 @@ from documents.values import utcnow
 from service.availability.claims import hour_keys
 from service.bookings.schemas import BookingIn
 from service.bookings.service import validate
+from service.core.config import Settings
 from service.core.errors import ProblemError
+from service.pricing import breakdown
+
+FEE_BPS = Settings.model_fields["guest_service_fee_bps"].default
+COMMISSION_BPS = Settings.model_fields["platform_commission_bps"].default
 
 R_KM = 6371.0087714
 
@@ -98,6 +103,33 @@ def bookable(listing: Listing, p: dict[str, Any], now: datetime | None = None) -
     return claimable(listing, fields)
 
 
+def units_of(p: dict[str, Any]) -> int | None:
+    """The units a booking of the searched stay is charged for."""
+    if "check_in" in p:
+        return (date.fromisoformat(p["check_out"]) - date.fromisoformat(p["check_in"])).days
+    if "start" in p:
+        start = datetime.fromisoformat(p["start"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(p["end"].replace("Z", "+00:00"))
+        return int((end - start) / timedelta(hours=1)) * (p.get("guests") or 1)
+    return p.get("quantity")
+
+
+def total_of(listing: Listing, p: dict[str, Any]) -> int:
+    """What the search's price parameters act on: the booking's total when dated (the price
+    POST /v1/bookings charges), else the unit price."""
+    units = units_of(p)
+    if units is None:
+        return listing.price.amount
+    price = breakdown(
+        listing.price,
+        units,
+        commission_bps=COMMISSION_BPS,
+        guest_fee_bps=FEE_BPS,
+        pricing=listing.pricing if listing.unit == Unit.night else None,
+    )
+    return price.total.amount
+
+
 def searchable(listing: Listing) -> bool:
     if listing.status != "published" or listing.deleted_at is not None:
         return False
@@ -118,9 +150,9 @@ def matches(listing: Listing, p: dict[str, Any], skip: str | None = None) -> boo
     if cities and skip != "city" and listing.address.city not in cities:
         return False
     if skip != "price":
-        if "price_min" in p and listing.price.amount < p["price_min"]:
+        if "price_min" in p and total_of(listing, p) < p["price_min"]:
             return False
-        if "price_max" in p and listing.price.amount > p["price_max"]:
+        if "price_max" in p and total_of(listing, p) > p["price_max"]:
             return False
     if "rating_min" in p and skip != "rating":
         avg = listing.review_summary.average
@@ -148,9 +180,9 @@ def matches(listing: Listing, p: dict[str, Any], skip: str | None = None) -> boo
 def sort_key(p: dict[str, Any]) -> Any:
     sort = p.get("sort", "relevance")
     if sort == "price_asc":
-        return lambda x: (x.price.amount, str(x.id))
+        return lambda x: (total_of(x, p), str(x.id))
     if sort == "price_desc":
-        return lambda x: (-x.price.amount, str(x.id))
+        return lambda x: (-total_of(x, p), str(x.id))
     if sort == "distance":
         return lambda x: (haversine(p["lat"], p["lon"], x.location.lat, x.location.lon), str(x.id))
     if sort == "rating":

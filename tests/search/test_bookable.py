@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from documents import Availability, BookingRules, Hold, Listing, ListingStatus, Unit
-from documents.values import Period, midnight, utcnow
+from documents import Availability, BookingRules, Hold, Listing, ListingStatus, Pricing, Unit
+from documents.values import Money, Period, midnight, utcnow
 from tests.indexers.helpers import make_listing
 from tests.search.conftest import SearchEnv, seeded_env
-from tests.search.expected import bookable, matches
+from tests.search.expected import bookable, expected, matches, total_of
 
 TODAY = utcnow().date()
 DAY0 = midnight(TODAY)
@@ -75,6 +75,14 @@ def generated_listings(rng: random.Random, n: int) -> list[Listing]:
             created_at=DAY0 - timedelta(days=400, hours=i),
         )
         listing.rules = rules
+        if unit == Unit.night and rng.random() < 0.6:
+            listing.pricing = Pricing(
+                cleaning_fee=Money(amount=rng.choice([0, 1, 2_500, 7_999]), currency="EUR")
+                if rng.random() < 0.7
+                else None,
+                weekly_discount_bps=rng.choice([0, 1, 333, 1_000, 2_500]),
+                monthly_discount_bps=rng.choice([0, 0, 1_500, 4_999]),
+            )
         out.append(listing)
     return out
 
@@ -125,7 +133,19 @@ undated = st.builds(
     lambda unit: {"unit": unit} if unit else {},
     unit=st.sampled_from([None, ["night"], ["hour"], ["item"], ["night", "hour"]]),
 )
-SEARCHES = st.one_of(nightly, nightly, hourly, hourly, ordered, undated)
+BOUNDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "price_min": st.integers(0, 400_000),
+        "price_max": st.integers(0, 800_000),
+        "sort": st.sampled_from(["price_asc", "price_desc", "newest"]),
+    },
+)
+SEARCHES = st.builds(
+    lambda base, bounds: {**base, **bounds},
+    st.one_of(nightly, nightly, hourly, hourly, ordered, undated),
+    BOUNDS,
+)
 
 
 async def _ids(env: SearchEnv, params: dict[str, Any]) -> list[str]:
@@ -153,8 +173,14 @@ async def _ids(env: SearchEnv, params: dict[str, Any]) -> list[str]:
 async def test_dated_hits_are_exactly_the_bookable_listings(
     env: SearchEnv, params: dict[str, Any]
 ) -> None:
-    got = set(await _ids(env, params))
+    if params.get("price_min", 0) > params.get("price_max", 10**12):
+        params["price_min"], params["price_max"] = params["price_max"], params["price_min"]
+    ordered_ids = await _ids(env, params)
+    got = set(ordered_ids)
     want = {str(x.id) for x in env.listings if matches(x, params)}
+    if params.get("sort") in ("price_asc", "price_desc"):
+        # Ordered by the stay's total (dated) or the unit price; ties by id.
+        assert ordered_ids == [str(x.id) for x in expected(env.listings, params)]
     by_id = {str(x.id): x for x in env.listings}
     dated = any(k in params for k in ("check_in", "start", "quantity"))
     unbookable = {i for i in got if dated and not bookable(by_id[i], params)}
@@ -176,3 +202,54 @@ async def test_the_generated_set_is_not_vacuous(env: SearchEnv) -> None:
         unit = "night" if "check_in" in params else "hour" if "start" in params else "item"
         same_unit = [x for x in listings if x.unit == unit and matches(x, {})]
         assert 0 < len(hits) < len(same_unit), params
+
+
+BOUNDARY_SEARCHES: list[dict[str, Any]] = [
+    {"check_in": _day(2), "check_out": _day(3)},
+    {"check_in": _day(4), "check_out": _day(11)},  # weekly discount
+    {"check_in": _day(1), "check_out": _day(29)},  # monthly discount
+    {"check_in": _day(33), "check_out": _day(63)},
+    {"start": _hour(24 * 3 + 9), "end": _hour(24 * 3 + 12), "guests": 2},
+    {"quantity": 3},
+]
+
+
+@pytest.mark.parametrize("params", BOUNDARY_SEARCHES, ids=lambda p: ",".join(p))
+async def test_price_bounds_are_exact_at_the_total(env: SearchEnv, params: dict[str, Any]) -> None:
+    """price_max == a hit's total keeps it and total - 1 drops it; likewise price_min with
+    total and total + 1. The total is the quote, which is the booking service's price."""
+    r = await env.client.get("/v1/search/listings", params={**params, "limit": 100})
+    hits = r.json()["hits"]
+    assert hits
+    by_id = {str(x.id): x for x in env.listings}
+    for hit in hits[:8]:
+        total = hit["quote"]["total"]["amount"]
+        assert total == total_of(by_id[hit["id"]], params)
+        for bound, value, kept in (
+            ("price_max", total, True),
+            ("price_max", total - 1, False),
+            ("price_min", total, True),
+            ("price_min", total + 1, False),
+        ):
+            ids = set(await _ids(env, {**params, bound: value}))
+            assert (hit["id"] in ids) is kept, (bound, value, hit["quote"])
+
+
+async def test_sort_by_total_differs_from_sort_by_unit_price(env: SearchEnv) -> None:
+    """Cleaning fees and discounts reorder a stay's hits: the sort follows the total."""
+    params = {"check_in": _day(4), "check_out": _day(11), "sort": "price_asc"}
+    ids = await _ids(env, params)
+    by_id = {str(x.id): x for x in env.listings}
+    totals = [total_of(by_id[i], params) for i in ids]
+    assert totals == sorted(totals)
+    units = [by_id[i].price.amount for i in ids]
+    assert units != sorted(units)  # the fixture makes this non-vacuous
+
+
+async def test_long_stays_refuse_price_use_beyond_materialised_totals(env: SearchEnv) -> None:
+    base = {"check_in": _day(1), "check_out": _day(40)}
+    ok = await env.client.get("/v1/search/listings", params=base)
+    assert ok.status_code == 200
+    for extra in ({"price_max": 10}, {"sort": "price_asc"}, {"facets": "price"}):
+        r = await env.client.get("/v1/search/listings", params={**base, **extra})
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "check_out"]
