@@ -57,6 +57,10 @@ class SearchParams:
     guests: int | None = None
     quantity: int | None = None
     unit: list[str] = field(default_factory=list)
+    # Flexible dates: a run of `nights` nights starting on some day in [from_, to].
+    nights: int | None = None
+    from_: date | None = None
+    to: date | None = None
     sort: Sort = "relevance"
     facets: list[str] = field(default_factory=list)
 
@@ -75,10 +79,14 @@ class SearchParams:
         return None
 
     def stay_nights(self) -> int | None:
-        """Nights of a dated night search."""
+        """Nights of a dated night search (fixed or flexible)."""
         if self.check_in is not None and self.check_out is not None:
             return (self.check_out - self.check_in).days
-        return None
+        return self.nights
+
+    @property
+    def flexible(self) -> bool:
+        return self.nights is not None
 
     def units(self) -> int | None:
         """The `units` a booking of the searched stay is charged for (None without one)."""
@@ -154,11 +162,12 @@ def validate(p: SearchParams) -> None:
         raise invalid(["query", "start"], "use either check_in/check_out or start/end")
     if p.quantity is not None and p.busy_window() is not None:
         raise invalid(["query", "quantity"], "items are ordered without dates")
+    _validate_flexible(p)
     n = p.stay_nights()
     priced = p.price_min is not None or p.price_max is not None or p.sort in PRICE_SORTS
     if n is not None and n > QUOTED_NIGHTS and (priced or "price" in p.facets):
         raise invalid(
-            ["query", "check_out"],
+            ["query", "nights" if p.flexible else "check_out"],
             f"price bounds, price sorts and the price facet cover stays of at most "
             f"{QUOTED_NIGHTS} nights",
         )
@@ -203,6 +212,53 @@ def price_basis(p: SearchParams, guest_fee_bps: int) -> PriceBasis:
     if units is not None:
         return PriceBasis(F.PRICE_AMOUNT, units, guest_fee_bps)
     return PriceBasis(F.PRICE_AMOUNT, 1, None)
+
+
+MAX_FLEX_DAYS = 366
+
+
+def _validate_flexible(p: SearchParams) -> None:
+    if p.nights is None:
+        if p.from_ is not None or p.to is not None:
+            raise invalid(["query", "nights"], "from/to search flexible dates: give nights")
+        return
+    if p.from_ is None or p.to is None:
+        raise invalid(["query", "from" if p.from_ is None else "to"], "nights needs from and to")
+    if p.from_ > p.to:
+        raise invalid(["query", "from"], "must be on or before to")
+    if (p.to - p.from_).days > MAX_FLEX_DAYS:
+        raise invalid(["query", "to"], f"at most {MAX_FLEX_DAYS} days after from")
+    if p.busy_window() is not None or p.quantity is not None:
+        raise invalid(["query", "nights"], "use either nights/from/to or fixed dates")
+
+
+def earliest_stay(src: dict[str, Any], p: SearchParams, now: datetime) -> tuple[date, date] | None:
+    """The first run of `nights` nights starting in [from, to] that the listing takes, checked
+    against its busy periods and advance notice (the ES query checked the rest: unit, nights
+    rules, capacity, price for that length, which do not depend on the start)."""
+    assert p.nights is not None and p.from_ is not None and p.to is not None
+    notice = timedelta(hours=int(src.get(F.NOTICE_HOURS) or 0))
+    busy = sorted((_parse(b["gte"]), _parse(b["lt"])) for b in src.get(F.BUSY) or [])
+    length = timedelta(days=p.nights)
+    day = p.from_
+    while day <= p.to:
+        start = midnight(day)
+        if start - now > BOOKING_HORIZON:
+            return None
+        if start >= now + notice:
+            end = start + length
+            clash = next((e for s, e in busy if s < end and start < e), None)
+            if clash is None:
+                return day, day + length
+            # No start before the end of this busy period can work.
+            day = max(day + timedelta(days=1), clash.date())
+            continue
+        day += timedelta(days=1)
+    return None
+
+
+def _parse(value: str) -> datetime:
+    return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
 
 
 def _facet_filters(p: SearchParams, basis: PriceBasis) -> dict[str, dict[str, Any]]:
@@ -263,6 +319,8 @@ def _bookable_filters(p: SearchParams, now: datetime) -> tuple[list[Any], list[A
         ]
         must_not.append({"range": {F.STOCK: {"lt": q}}})  # no stock cap passes
         return filters, must_not
+    if p.flexible:
+        return _flexible_filters(p, now)
     if window is None:
         return [{"term": {F.IN_STOCK: True}}], []
     start, end = window
@@ -302,6 +360,27 @@ def _bookable_filters(p: SearchParams, now: datetime) -> tuple[list[Any], list[A
             }
         }
     )
+    return filters, must_not
+
+
+def _flexible_filters(p: SearchParams, now: datetime) -> tuple[list[Any], list[Any]]:
+    """Candidates of a flexible search: what holds whatever the start (unit, the nights rules,
+    notice for the latest start, not busy all along); `earliest_stay` checks the rest."""
+    assert p.nights is not None and p.from_ is not None and p.to is not None
+    first, last = midnight(p.from_), midnight(p.to)
+    budget = notice_budget(last, now)
+    if budget < 0 or first - now > BOOKING_HORIZON:
+        return [MATCH_NONE], []
+    span_end = last + timedelta(days=p.nights)
+    filters = [
+        {"term": {F.UNIT: Unit.night.value}},
+        {"range": {F.MIN_NIGHTS: {"lte": p.nights}}},
+        {"range": {F.MAX_NIGHTS: {"gte": p.nights}}},
+        {"range": {F.NOTICE_HOURS: {"lte": budget}}},
+    ]
+    must_not = [
+        {"range": {F.BUSY: {"gte": _iso(first), "lt": _iso(span_end), "relation": "contains"}}}
+    ]
     return filters, must_not
 
 
@@ -434,6 +513,7 @@ def build_body(
             F.RATING,
             F.UNIT,
             F.PRICING,
+            *([F.BUSY, F.NOTICE_HOURS] if p.flexible else []),
         ],
     }
     if post:

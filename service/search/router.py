@@ -59,6 +59,13 @@ async def search_listings(
     unit: Annotated[
         list[Unit], Query(max_length=3, description="night, hour or item (repeatable)")
     ] = [],  # noqa: B006
+    nights: Annotated[
+        int | None, Query(ge=1, le=365, description="flexible dates: stay length in nights")
+    ] = None,
+    frm: Annotated[
+        date | None, Query(alias="from", description="flexible dates: earliest check-in")
+    ] = None,
+    to: Annotated[date | None, Query(description="flexible dates: latest check-in")] = None,
     sort: Annotated[sq.Sort, Query()] = "relevance",
     facets: Annotated[
         str | None, Query(max_length=100, description="comma list of " + ",".join(sq.FACETS))
@@ -85,6 +92,9 @@ async def search_listings(
         guests=guests,
         quantity=quantity,
         unit=[u.value for u in dict.fromkeys(unit)],
+        nights=nights,
+        from_=frm,
+        to=to,
         sort=sort,
         facets=sq.parse_facets(facets),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from documents import Unit
@@ -26,6 +28,11 @@ class Quote(BaseModel):
     total: Money
 
 
+class Stay(BaseModel):
+    check_in: date
+    check_out: date
+
+
 class SearchHit(BaseModel):
     id: str
     title: str
@@ -37,6 +44,9 @@ class SearchHit(BaseModel):
     review_summary: HitReviewSummary
     quote: Quote | None = Field(
         default=None, description="dated and quantity searches: the price of that booking"
+    )
+    stay: Stay | None = Field(
+        default=None, description="flexible dates: the earliest bookable stay (quoted)"
     )
     distance_km: float | None = Field(
         default=None, description="great-circle distance from lat,lon when an origin is given"

@@ -103,8 +103,28 @@ def bookable(listing: Listing, p: dict[str, Any], now: datetime | None = None) -
     return claimable(listing, fields)
 
 
+def flexible_stay(listing: Listing, p: dict[str, Any]) -> tuple[str, str] | None:
+    """The earliest (check_in, check_out) of `nights` nights starting in [from, to] that
+    POST /v1/bookings would accept, by the same oracle as fixed dates."""
+    first, last = date.fromisoformat(p["from"]), date.fromisoformat(p["to"])
+    day = first
+    while day <= last:
+        stay = {
+            "check_in": day.isoformat(),
+            "check_out": (day + timedelta(p["nights"])).isoformat(),
+        }
+        if "guests" in p:
+            stay["guests"] = p["guests"]
+        if bookable(listing, stay):
+            return stay["check_in"], stay["check_out"]
+        day += timedelta(days=1)
+    return None
+
+
 def units_of(p: dict[str, Any]) -> int | None:
     """The units a booking of the searched stay is charged for."""
+    if "nights" in p:
+        return int(p["nights"])
     if "check_in" in p:
         return (date.fromisoformat(p["check_out"]) - date.fromisoformat(p["check_in"])).days
     if "start" in p:
@@ -173,6 +193,8 @@ def matches(listing: Listing, p: dict[str, Any], skip: str | None = None) -> boo
             and min_lat <= listing.location.lat <= max_lat
         ):
             return False
+    if "nights" in p:
+        return flexible_stay(listing, p) is not None
     dated = any(k in p for k in ("check_in", "start", "quantity"))
     return not dated or bookable(listing, p)
 

@@ -20,9 +20,17 @@ from hypothesis import strategies as st
 
 from documents import Availability, BookingRules, Hold, Listing, ListingStatus, Pricing, Unit
 from documents.values import Money, Period, midnight, utcnow
+from indexers.definition import QUOTED_NIGHTS
 from tests.indexers.helpers import make_listing
 from tests.search.conftest import SearchEnv, seeded_env
-from tests.search.expected import bookable, expected, matches, total_of
+from tests.search.expected import (
+    bookable,
+    expected,
+    flexible_stay,
+    matches,
+    total_of,
+    units_of,
+)
 
 TODAY = utcnow().date()
 DAY0 = midnight(TODAY)
@@ -124,6 +132,18 @@ hourly = st.builds(
     n=st.integers(1, 12),
     seats=st.one_of(st.none(), st.integers(1, 6)),
 )
+flexible = st.builds(
+    lambda first, span, n, guests: {
+        "nights": n,
+        "from": _day(first),
+        "to": _day(first + span),
+        **({"guests": guests} if guests else {}),
+    },
+    first=st.integers(-2, HORIZON_DAYS),
+    span=st.integers(0, 20),
+    n=st.sampled_from([1, 2, 3, 5, 7, 10, 14, 28, 30]),
+    guests=st.one_of(st.none(), st.integers(1, 7)),
+)
 ordered = st.builds(
     lambda q, unit: {"quantity": q, **({"unit": unit} if unit else {})},
     q=st.integers(1, 11),
@@ -143,9 +163,25 @@ BOUNDS = st.fixed_dictionaries(
 )
 SEARCHES = st.builds(
     lambda base, bounds: {**base, **bounds},
-    st.one_of(nightly, nightly, hourly, hourly, ordered, undated),
+    st.one_of(nightly, nightly, hourly, hourly, ordered, undated, flexible, flexible),
     BOUNDS,
 )
+
+
+async def _hits(env: SearchEnv, params: dict[str, Any], limit: int = 100) -> list[dict[str, Any]]:
+    """Every hit, over as many pages as it takes (and `total` agrees on each page)."""
+    hits: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        q = {**params, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        r = await env.client.get("/v1/search/listings", params=q)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        hits += body["hits"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            assert body["total"] == len(hits)
+            return hits
 
 
 async def _ids(env: SearchEnv, params: dict[str, Any]) -> list[str]:
@@ -165,7 +201,7 @@ async def _ids(env: SearchEnv, params: dict[str, Any]) -> list[str]:
 
 
 @settings(
-    max_examples=250,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -173,9 +209,16 @@ async def _ids(env: SearchEnv, params: dict[str, Any]) -> list[str]:
 async def test_dated_hits_are_exactly_the_bookable_listings(
     env: SearchEnv, params: dict[str, Any]
 ) -> None:
+    if ("check_in" in params or "nights" in params) and (units_of(params) or 0) > QUOTED_NIGHTS:
+        # Longer stays refuse price use (a 422, tested below): search them without.
+        params = {k: v for k, v in params.items() if k not in ("price_min", "price_max")}
+        if params.get("sort") in ("price_asc", "price_desc"):
+            params["sort"] = "newest"
     if params.get("price_min", 0) > params.get("price_max", 10**12):
         params["price_min"], params["price_max"] = params["price_max"], params["price_min"]
-    ordered_ids = await _ids(env, params)
+    hits = await _hits(env, params, limit=100 if "nights" not in params else 30)
+    ordered_ids = [h["id"] for h in hits]
+    assert len(ordered_ids) == len(set(ordered_ids))
     got = set(ordered_ids)
     want = {str(x.id) for x in env.listings if matches(x, params)}
     if params.get("sort") in ("price_asc", "price_desc"):
@@ -184,8 +227,17 @@ async def test_dated_hits_are_exactly_the_bookable_listings(
     by_id = {str(x.id): x for x in env.listings}
     dated = any(k in params for k in ("check_in", "start", "quantity"))
     unbookable = {i for i in got if dated and not bookable(by_id[i], params)}
+    if "nights" in params:
+        unbookable = {i for i in got if flexible_stay(by_id[i], params) is None}
     assert not unbookable, f"hits that POST /v1/bookings would refuse: {sorted(unbookable)}"
     assert got == want, {"missing": sorted(want - got), "extra": sorted(got - want)}
+    if "nights" in params:
+        for hit in hits:
+            listing = by_id[hit["id"]]
+            stay = flexible_stay(listing, params)
+            assert stay is not None
+            assert (hit["stay"]["check_in"], hit["stay"]["check_out"]) == stay
+            assert hit["quote"]["total"]["amount"] == total_of(listing, params)
 
 
 async def test_the_generated_set_is_not_vacuous(env: SearchEnv) -> None:
@@ -253,3 +305,31 @@ async def test_long_stays_refuse_price_use_beyond_materialised_totals(env: Searc
     for extra in ({"price_max": 10}, {"sort": "price_asc"}, {"facets": "price"}):
         r = await env.client.get("/v1/search/listings", params={**base, **extra})
         assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "check_out"]
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"nights": 3}, "from"),
+        ({"nights": 3, "from": _day(5)}, "to"),
+        ({"from": _day(5), "to": _day(9)}, "nights"),
+        ({"nights": 3, "from": _day(9), "to": _day(5)}, "from"),
+        ({"nights": 3, "from": _day(5), "to": _day(9), "check_in": _day(5)}, "check_out"),
+        (
+            {
+                "nights": 3,
+                "from": _day(5),
+                "to": _day(9),
+                "check_in": _day(5),
+                "check_out": _day(8),
+            },
+            "nights",
+        ),
+    ],
+)
+async def test_bad_flexible_combinations_are_422(
+    env: SearchEnv, params: dict[str, Any], name: str
+) -> None:
+    r = await env.client.get("/v1/search/listings", params=params)
+    assert r.status_code == 422, r.text
+    assert any(name in e["loc"] for e in r.json()["errors"]), r.json()
