@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -333,3 +333,25 @@ async def test_bad_flexible_combinations_are_422(
     r = await env.client.get("/v1/search/listings", params=params)
     assert r.status_code == 422, r.text
     assert any(name in e["loc"] for e in r.json()["errors"]), r.json()
+
+
+async def test_availability_can_start_agrees_with_bookings_and_search(env: SearchEnv) -> None:
+    """A night `can_start` exactly when a stay of min_nights from it is bookable, and then a
+    search for that stay finds the listing."""
+    nightly = [x for x in env.listings if x.unit == Unit.night and matches(x, {})][:12]
+    checked = 0
+    for listing in nightly:
+        lid = str(listing.id)
+        r = await env.client.get(
+            f"/v1/listings/{lid}/availability", params={"from": _day(-1), "to": _day(45)}
+        )
+        assert r.status_code == 200, r.text
+        for night in r.json()["nights"]:
+            d = night["date"]
+            n = listing.rules.min_nights
+            stay = {"check_in": d, "check_out": (date.fromisoformat(d) + timedelta(n)).isoformat()}
+            assert night["can_start"] == bookable(listing, stay), (lid, d, listing.rules)
+            if night["can_start"] and checked < 15:
+                checked += 1
+                assert lid in set(await _ids(env, stay))
+    assert checked
