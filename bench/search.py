@@ -28,6 +28,7 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
 from bench.common import elasticsearch_url, pct, quiet
+from documents.values import utcnow
 from indexers.aliases import finish_bulk_load
 from indexers.definition import alias_name
 from indexers.projection import op_for_raw
@@ -79,6 +80,23 @@ def mixed_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
     return out
 
 
+def dated_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    """Every query dated (1-14 nights), half sorted by the stay's total, many bounded by it."""
+    out = []
+    today = datetime.now(UTC).date()
+    for q in mixed_queries(rng, n):
+        start = today + timedelta(days=rng.randint(2, 90))
+        q["check_in"] = start.isoformat()
+        q["check_out"] = (start + timedelta(days=rng.choice([1, 2, 3, 5, 7, 14]))).isoformat()
+        q["sort"] = rng.choice(["price_asc", "price_desc", q["sort"]])
+        if q["sort"] == "distance" and "lat" not in q:
+            q["sort"] = "price_asc"
+        if rng.random() < 0.5:
+            q["price_max"] = rng.choice([20_000, 50_000, 100_000, 300_000])
+        out.append(q)
+    return out
+
+
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -103,7 +121,9 @@ def body_for(params: dict[str, Any], cursor_after: list[Any] | None) -> dict[str
         sort=params["sort"],
         facets=sq.parse_facets(params.get("facets")),
     )
-    return sq.build_body(p, size=params["limit"] + 1, search_after=cursor_after)
+    return sq.build_body(
+        p, size=params["limit"] + 1, now=utcnow(), guest_fee_bps=500, search_after=cursor_after
+    )
 
 
 async def seed(es: AsyncElasticsearch, prefix: str, n: int) -> float:
@@ -159,9 +179,13 @@ async def main(listings: int, n_queries: int, rounds: int) -> dict[str, Any]:
             async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
                 seed_s = await seed(es, prefix, listings)
                 indexed = int((await es.count(index=alias_name(prefix)))["count"])
+                stats = (
+                    await es.cat.indices(index=alias_name(prefix), format="json", bytes="b")
+                ).body[0]
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
-                    result = await measure(client, es, prefix, n_queries, rounds)
+                    result = await measure(client, es, prefix, n_queries, rounds, mixed_queries)
+                    dated = await measure(client, es, prefix, n_queries, rounds, dated_queries)
         finally:
             for name in (await es.indices.get(index=f"{prefix}*")).body:
                 await es.indices.delete(index=name)
@@ -171,15 +195,23 @@ async def main(listings: int, n_queries: int, rounds: int) -> dict[str, Any]:
         "listings": listings,
         "indexed": indexed,
         "seed_s": round(seed_s, 1),
+        "index_bytes": int(stats["store.size"]),
+        "index_bytes_per_listing": round(int(stats["store.size"]) / max(1, indexed), 1),
         **result,
+        "dated_total_sort": dated,
     }
 
 
 async def measure(
-    client: httpx.AsyncClient, es: AsyncElasticsearch, prefix: str, n_queries: int, rounds: int
+    client: httpx.AsyncClient,
+    es: AsyncElasticsearch,
+    prefix: str,
+    n_queries: int,
+    rounds: int,
+    make_queries: Any = mixed_queries,
 ) -> dict[str, Any]:
     rng = random.Random(7)
-    queries = mixed_queries(rng, n_queries)
+    queries = make_queries(rng, n_queries)
     index = alias_name(prefix)
     # Second pages too: resolve each query's cursor once, through the API.
     pages: list[tuple[dict[str, Any], list[Any] | None, str | None]] = []

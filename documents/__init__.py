@@ -12,6 +12,7 @@ from documents.listing import (
     Hold,
     Listing,
     ListingStatus,
+    Pricing,
     ReviewSummary,
     Unit,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "Payout",
     "PayoutStatus",
     "PriceBreakdown",
+    "Pricing",
     "ProviderEvent",
     "Review",
     "ReviewSummary",

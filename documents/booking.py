@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import pymongo
 from beanie import Document
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from documents.listing import CancellationPolicy, Unit
 from documents.values import Money, utcnow
@@ -26,15 +27,38 @@ class BookingStatus(StrEnum):
 
 
 class PriceBreakdown(BaseModel):
-    """Computed server-side in minor units and frozen on the booking."""
+    """Computed server-side in minor units and frozen on the booking.
+
+    `charged = subtotal - discount + cleaning_fee` is what the stay costs before the guest fee;
+    the fees are shares of it. Bookings made before discounts and cleaning fees existed read
+    with both zero (then charged == subtotal, as it was).
+    """
 
     unit_price: Money
     units: int
     subtotal: Money
+    discount: Money  # off the subtotal (weekly / monthly discount of a stay)
+    cleaning_fee: Money  # once per stay
     guest_fee: Money
     commission: Money
-    total: Money  # what the guest pays: subtotal + guest_fee
-    host_payout: Money  # subtotal - commission
+    total: Money  # what the guest pays: charged + guest_fee
+    host_payout: Money  # charged - commission
+
+    @model_validator(mode="before")
+    @classmethod
+    def _zero_for_older_bookings(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "subtotal" in data:
+            sub = data["subtotal"]
+            cur = sub.currency if isinstance(sub, Money) else sub["currency"]
+            for name in ("discount", "cleaning_fee"):
+                if data.get(name) is None:
+                    data = {**data, name: {"amount": 0, "currency": cur}}
+        return data
+
+    @property
+    def charged(self) -> int:
+        """subtotal - discount + cleaning_fee: the base of the fees, refunds and payouts."""
+        return self.total.amount - self.guest_fee.amount
 
 
 class Booking(Document):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Annotated, Any
 
@@ -34,6 +34,12 @@ class CancellationPolicy(StrEnum):
     strict = "strict"  # 50 % refund until 7 days before, nothing after
 
 
+# Limits every booking obeys whatever the listing's rules (bookings validate them and search
+# only shows what they accept, so both read them from here).
+BOOKING_HORIZON = timedelta(days=730)  # the latest start of a booking, from now
+MAX_HOURS_PER_BOOKING = 24 * 7  # hour slots in one booking
+
+
 class BookingRules(BaseModel):
     # strict: "4" or 4.0 is not an integer (it is refused, never coerced).
     min_nights: int = Field(default=1, ge=1, le=365, strict=True)
@@ -41,6 +47,49 @@ class BookingRules(BaseModel):
     advance_notice_hours: int = Field(default=0, ge=0, le=24 * 365, strict=True)
     instant_book: bool = False
     cancellation_policy: CancellationPolicy = CancellationPolicy.moderate
+
+
+class Pricing(BaseModel):
+    """How a stay's price departs from unit price x nights (night listings only)."""
+
+    cleaning_fee: Money | None = Field(default=None, description="charged once per stay")
+    weekly_discount_bps: int = Field(
+        default=0, ge=0, le=10_000, description="off the subtotal of stays of 7+ nights"
+    )
+    monthly_discount_bps: int = Field(
+        default=0, ge=0, le=10_000, description="off the subtotal of stays of 28+ nights"
+    )
+
+
+WEEK_NIGHTS = 7
+MONTH_NIGHTS = 28
+
+
+def discount_bps(nights: int, weekly_bps: int, monthly_bps: int) -> int:
+    """The discount a stay of `nights` gets: the monthly one from 28 nights when the listing has
+    one, else the weekly one from 7 nights, else none."""
+    if nights >= MONTH_NIGHTS and monthly_bps:
+        return monthly_bps
+    if nights >= WEEK_NIGHTS:
+        return weekly_bps
+    return 0
+
+
+def stay_charge(
+    unit_amount: int, units: int, *, cleaning_fee: int, weekly_bps: int, monthly_bps: int
+) -> tuple[int, int, int]:
+    """(subtotal, discount, cleaning_fee) of `units` nights in minor units: THE stay rule.
+
+    The discount is a basis-point share of the subtotal rounded half up once (the rounding rule
+    of `service.pricing`); everything else is integer products and sums. It depends only on the
+    unit price, the number of nights and the listing's pricing (a listing has one price for
+    every night), so the indexer can materialise it per stay length and bookings charge the
+    very same figures (`service.pricing.breakdown` calls this).
+    """
+    subtotal = unit_amount * units
+    bps = discount_bps(units, weekly_bps, monthly_bps)
+    discount = (subtotal * bps + 5000) // 10000
+    return subtotal, discount, cleaning_fee
 
 
 class Hold(BaseModel):
@@ -94,6 +143,7 @@ class Listing(Document):
     capacity: int = 1
     stock: int | None = None
     rules: BookingRules = Field(default_factory=BookingRules)
+    pricing: Pricing | None = None
     availability: Availability = Field(default_factory=Availability)
     review_summary: ReviewSummary = Field(default_factory=ReviewSummary)
     status: ListingStatus = ListingStatus.draft

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 # Bump when the mapping changes incompatibly; `marketplace index rebuild` moves the alias.
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2
 
 
 class F:
@@ -32,22 +32,44 @@ class F:
     PRICE_AMOUNT = "price.amount"
     PRICE_CURRENCY = "price.currency"
     CAPACITY = "capacity"
+    PRICING = "pricing"  # source only: the quote of a hit is computed from it
+    # Night unit: what a stay of n nights costs before the guest fee (subtotal - discount +
+    # cleaning fee), for n = 1..QUOTED_NIGHTS, under "n1".."n30". See `stay_charge_field`.
+    STAY_CHARGE = "stay_charge"
     UNIT = "unit"
-    # Booking terms a hit must show so an app can book from a result list.
+    # Booking terms a hit must show so an app can book from a result list, and the rules a
+    # dated search must honour (a hit is bookable for the dates asked).
     INSTANT_BOOK = "instant_book"
     MIN_NIGHTS = "min_nights"
+    MAX_NIGHTS = "max_nights"
+    NOTICE_HOURS = "advance_notice_hours"
+    STOCK = "stock"  # items: the most one order may take (None: no limit)
     RATING = "review_summary"
     RATING_AVERAGE = "review_summary.average"
     RATING_COUNT = "review_summary.count"
     RATING_BAYESIAN = "review_summary.bayesian_average"
     # Booked and blocked periods (and full hour slots) as half-open date ranges.
     BUSY = "busy"
+    # Hour unit: each partly or fully taken hour slot with the seats it has left (nested, so
+    # "some slot in the window has fewer than k seats left" is one exact query).
+    SLOTS = "slots"
+    SLOT_AT = "slots.at"
+    SLOT_LEFT = "slots.left"
     STOCK_LEFT = "stock_left"
     IN_STOCK = "in_stock"
     CREATED_AT = "created_at"
     UPDATED_AT = "updated_at"
     VERSION = "version"
     SUGGEST = "suggest"
+
+
+# Stays up to this many nights have their price materialised in the index, so search can bound
+# and sort dated night searches by the exact total; longer stays are quoted but not filtered.
+QUOTED_NIGHTS = 30
+
+
+def stay_charge_field(nights: int) -> str:
+    return f"{F.STAY_CHARGE}.n{nights}"
 
 
 # Search fields the projection copies from the stored listing as they are (lists and dicts
@@ -61,6 +83,8 @@ COPIED: tuple[str, ...] = (
     F.AMENITIES,
     F.ATTRIBUTES,
     F.CAPACITY,
+    F.STOCK,
+    F.PRICING,
 )
 
 
@@ -99,10 +123,16 @@ MAPPINGS: dict[str, Any] = {
             "properties": {"amount": {"type": "long"}, "currency": {"type": "keyword"}},
         },
         F.CAPACITY: {"type": "integer"},
+        F.PRICING: {"type": "object", "enabled": False},
+        F.STAY_CHARGE: {
+            "properties": {f"n{n}": {"type": "long"} for n in range(1, QUOTED_NIGHTS + 1)}
+        },
         F.UNIT: {"type": "keyword"},
-        # Added to version 1 in place (additive: migration 0003 puts them on live indexes).
         F.INSTANT_BOOK: {"type": "boolean"},
         F.MIN_NIGHTS: {"type": "integer"},
+        F.MAX_NIGHTS: {"type": "integer"},
+        F.NOTICE_HOURS: {"type": "integer"},
+        F.STOCK: {"type": "integer"},
         F.RATING: {
             "properties": {
                 "count": {"type": "integer"},
@@ -112,6 +142,10 @@ MAPPINGS: dict[str, Any] = {
             }
         },
         F.BUSY: {"type": "date_range", "format": "strict_date_optional_time||epoch_millis"},
+        F.SLOTS: {
+            "type": "nested",
+            "properties": {"at": {"type": "date"}, "left": {"type": "integer"}},
+        },
         F.STOCK_LEFT: {"type": "integer"},
         F.IN_STOCK: {"type": "boolean"},
         F.CREATED_AT: {"type": "date"},

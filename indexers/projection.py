@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from documents import Listing, ListingStatus, ReviewSummary, Unit
+from documents import BookingRules, Listing, ListingStatus, ReviewSummary, Unit
+from documents.listing import stay_charge
 from documents.values import as_utc
-from indexers.definition import COPIED, F
+from indexers.definition import COPIED, QUOTED_NIGHTS, F
 
 HOUR = timedelta(hours=1)
+_RULES = BookingRules()  # the defaults of a stored listing without rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,41 @@ def _busy(
                 start = datetime.strptime(key, "%Y-%m-%dT%H").replace(tzinfo=UTC)
                 periods.append((start, start + HOUR))
     return _merge(periods)
+
+
+def _slots(unit: str, capacity: int, hour_seats: dict[str, int]) -> list[dict[str, Any]]:
+    """Hour unit: every slot with a seat taken, and how many seats it has left."""
+    if unit != Unit.hour:
+        return []
+    out = []
+    for key, taken in sorted(hour_seats.items()):
+        if taken > 0:
+            start = datetime.strptime(key, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+            out.append({"at": _iso(start), "left": max(capacity - taken, 0)})
+    return out
+
+
+def stay_charges(unit: str, price: int, pricing: dict[str, Any] | None) -> dict[str, int]:
+    """Night unit: {"n<k>": subtotal - discount + cleaning fee of a k-night stay}, k = 1..30.
+
+    Exact because the price of a stay depends on nothing but the unit price, the number of
+    nights and the pricing rules (a listing has one price for every night, whatever the date),
+    and `documents.listing.stay_charge` is the function bookings charge. The guest fee is left
+    out: it is a setting, and the total is a strictly increasing function of this figure
+    (`service.pricing.guest_total`), so bounds and sorts on totals map onto it exactly.
+    """
+    if unit != Unit.night:
+        return {}
+    p = pricing or {}
+    fee = (p.get("cleaning_fee") or {}).get("amount", 0)
+    weekly, monthly = p.get("weekly_discount_bps", 0), p.get("monthly_discount_bps", 0)
+    out = {}
+    for n in range(1, QUOTED_NIGHTS + 1):
+        subtotal, discount, cleaning = stay_charge(
+            price, n, cleaning_fee=fee, weekly_bps=weekly, monthly_bps=monthly
+        )
+        out[f"n{n}"] = subtotal - discount + cleaning
+    return out
 
 
 def busy_periods(listing: Listing) -> list[tuple[datetime, datetime]]:
@@ -118,6 +155,7 @@ def project_stored(raw: dict[str, Any]) -> dict[str, Any]:
         ((b["start"], b["end"]) for b in av.get("blocks", [])),
         av.get("hour_seats", {}),
     )
+    rules = raw.get("rules") or {}
     doc.update(
         {
             F.ID: str(raw["_id"]),
@@ -126,7 +164,11 @@ def project_stored(raw: dict[str, Any]) -> dict[str, Any]:
             F.COUNTRY: address["country"],
             F.LOCATION: {"lat": lat, "lon": lon},
             F.PRICE: {"amount": price["amount"], "currency": price["currency"]},
+            F.STAY_CHARGE: stay_charges(unit, price["amount"], doc[F.PRICING]),
             F.UNIT: str(unit),
+            F.MIN_NIGHTS: rules.get("min_nights", _RULES.min_nights),
+            F.MAX_NIGHTS: rules.get("max_nights", _RULES.max_nights),
+            F.NOTICE_HOURS: rules.get("advance_notice_hours", _RULES.advance_notice_hours),
             F.RATING: {
                 "count": summary.count,
                 "average": summary.average,
@@ -134,6 +176,7 @@ def project_stored(raw: dict[str, Any]) -> dict[str, Any]:
                 "histogram": dict(summary.histogram),
             },
             F.BUSY: [{"gte": _iso(s), "lt": _iso(e)} for s, e in busy],
+            F.SLOTS: _slots(unit, capacity, av.get("hour_seats", {})),
             F.STOCK_LEFT: stock_left,
             F.IN_STOCK: unit != Unit.item or (stock_left or 0) > 0,
             F.CREATED_AT: _iso(raw["created_at"]),

@@ -21,6 +21,11 @@ class NightState(StrEnum):
 class NightOut(BaseModel):
     date: date
     status: NightState
+    can_start: bool = Field(
+        default=False,
+        description="a stay may check in this night under the listing's rules (min_nights "
+        "free nights from here, advance notice, booking horizon)",
+    )
 
 
 class SlotOut(BaseModel):

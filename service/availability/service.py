@@ -8,6 +8,7 @@ from typing import Any
 from bson import ObjectId
 
 from documents import Listing, Unit, User
+from documents.listing import BOOKING_HORIZON
 from documents.values import Period, as_utc, midnight, utcnow
 from service.availability.claims import HOUR, no_overlap
 from service.availability.schemas import (
@@ -64,6 +65,19 @@ def view(
         if (last - first).days > MAX_NIGHTS_VIEW:
             raise invalid(["query", "to"], f"at most {MAX_NIGHTS_VIEW} nights per request")
         nights: list[NightOut] = []
+        rules, now = listing.rules, utcnow()
+        taken = blocks + holds
+
+        def can_start(d: date) -> bool:
+            # What POST /v1/bookings accepts for the shortest stay from `d` (a longer one
+            # needs these nights too, so this is exactly "some stay may start here").
+            s = midnight(d)
+            if rules.min_nights > rules.max_nights or s - now > BOOKING_HORIZON:
+                return False
+            if s < now + timedelta(hours=rules.advance_notice_hours):
+                return False
+            return not _overlaps(taken, s, s + timedelta(days=rules.min_nights))
+
         day = first
         while day < last:
             s, e = midnight(day), midnight(day + timedelta(days=1))
@@ -72,7 +86,7 @@ def view(
                 state = NightState.blocked
             elif _overlaps(holds, s, e):
                 state = NightState.booked
-            nights.append(NightOut(date=day, status=state))
+            nights.append(NightOut(date=day, status=state, can_start=can_start(day)))
             day += timedelta(days=1)
         out.from_, out.to, out.nights = first, last, nights
         return out

@@ -25,6 +25,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from documents import Booking, BookingStatus, Listing, ListingStatus, Unit, User
+from documents.listing import BOOKING_HORIZON, MAX_HOURS_PER_BOOKING
 from documents.values import Money, as_utc, midnight, utcnow
 from service import parties
 from service.availability import claims
@@ -39,8 +40,8 @@ from service.pricing import breakdown, refund_percent
 
 log = logging.getLogger(__name__)
 
-MAX_HORIZON = timedelta(days=730)
-MAX_HOURS = 24 * 7
+MAX_HORIZON = BOOKING_HORIZON
+MAX_HOURS = MAX_HOURS_PER_BOOKING
 # Final statuses that give back what the booking claimed (completed keeps its history).
 RELEASING = {
     BookingStatus.declined,
@@ -151,6 +152,7 @@ async def create(settings: Settings, user: User, *, body: BookingIn) -> Booking:
             units,
             commission_bps=settings.platform_commission_bps,
             guest_fee_bps=settings.guest_service_fee_bps,
+            pricing=listing.pricing if listing.unit == Unit.night else None,
         ),
         cancellation_policy=listing.rules.cancellation_policy,
         category=listing.category,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
-from documents import BookingRules, Listing, ListingStatus, Unit
+from documents import BookingRules, Listing, ListingStatus, Pricing, Unit
 from documents.listing import AttributeKey, AttributeValue
 from documents.values import Address, LongText, Money, Period, StrictModel, Tag
 from documents.values import Location as Location
@@ -49,6 +49,23 @@ class BookingRulesIn(StrictModel, BookingRules):
         return self
 
 
+class PricingIn(StrictModel, Pricing):
+    """Stay pricing of a night listing: cleaning fee once per stay, weekly (7+ nights) and
+    monthly (28+ nights) discounts in basis points of the subtotal."""
+
+
+def check_pricing(unit: Unit, price: Money, pricing: Pricing | None) -> str | None:
+    """Why `pricing` cannot go with this unit and price (None when it can)."""
+    if pricing is None:
+        return None
+    if unit != Unit.night:
+        return "pricing applies to night listings only"
+    fee = pricing.cleaning_fee
+    if fee is not None and fee.currency != price.currency:
+        return "cleaning_fee must be in the listing's currency"
+    return None
+
+
 class ListingIn(StrictModel):
     title: Title
     description: LongText = ""
@@ -62,6 +79,14 @@ class ListingIn(StrictModel):
     capacity: int = Field(default=1, ge=1, le=10_000, strict=True)
     stock: int | None = Field(default=None, ge=0, le=1_000_000, strict=True)
     rules: BookingRulesIn = Field(default_factory=BookingRulesIn)
+    pricing: PricingIn | None = None
+
+    @model_validator(mode="after")
+    def _pricing_fits(self) -> ListingIn:
+        why = check_pricing(self.unit, self.price, self.pricing)
+        if why:
+            raise ValueError(why)
+        return self
 
     @model_validator(mode="after")
     def _stock_for_items(self) -> ListingIn:
@@ -86,6 +111,7 @@ class ListingPatch(StrictModel):
     capacity: int | None = Field(default=None, ge=1, le=10_000, strict=True)
     stock: int | None = Field(default=None, ge=0, le=1_000_000, strict=True)
     rules: BookingRulesIn | None = None
+    pricing: PricingIn | None = None
 
 
 class AvailabilitySummary(BaseModel):
@@ -119,6 +145,7 @@ class ListingOut(BaseModel):
     capacity: int
     stock: int | None
     rules: BookingRules
+    pricing: Pricing | None = None
     status: ListingStatus
     version: int
     created_at: datetime
@@ -151,6 +178,7 @@ class ListingOut(BaseModel):
             capacity=doc.capacity,
             stock=doc.stock,
             rules=doc.rules,
+            pricing=doc.pricing,
             status=doc.status,
             version=doc.version,
             created_at=doc.created_at,

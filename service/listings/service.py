@@ -13,7 +13,7 @@ from documents import Availability, Listing, ListingStatus, Unit, User
 from documents.values import utcnow
 from service.core.errors import ProblemError, conflict, not_found
 from service.core.pagination import After, before
-from service.listings.schemas import ListingIn, ListingPatch
+from service.listings.schemas import ListingIn, ListingPatch, check_pricing
 from service.listings.store import apply_write, get_live
 
 _PATCH_RETRIES = 5
@@ -74,6 +74,7 @@ async def create(owner: User, data: ListingIn) -> Listing:
         capacity=data.capacity,
         stock=data.stock,
         rules=data.rules,
+        pricing=data.pricing,
         availability=Availability(stock_left=data.stock if data.unit == Unit.item else None),
         created_at=now,
         updated_at=now,
@@ -136,6 +137,12 @@ def _patch_update(listing: Listing, patch: ListingPatch) -> tuple[dict[str, Any]
             sets["availability.stock_left"] = value - claimed
         else:
             sets[name] = value  # nested models are already plain dicts here
+    if "pricing" in fields or "price" in fields:
+        price = patch.price or listing.price
+        pricing = patch.pricing if "pricing" in fields else listing.pricing
+        why = check_pricing(listing.unit, price, pricing)
+        if why:
+            raise ProblemError(422, f"pricing: {why}", errors=[{"loc": ["pricing"], "msg": why}])
     return sets, conditions
 
 

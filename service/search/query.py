@@ -13,12 +13,16 @@ from typing import Any, Literal
 
 import orjson
 
-from documents.values import as_utc, midnight
-from indexers.definition import F
+from documents import Pricing
+from documents.listing import BOOKING_HORIZON, MAX_HOURS_PER_BOOKING, Unit
+from documents.values import Money, as_utc, midnight
+from indexers.definition import QUOTED_NIGHTS, F, stay_charge_field
 from service.core.errors import invalid
+from service.pricing import breakdown, max_charged, min_charged
 
 Sort = Literal["relevance", "price_asc", "price_desc", "distance", "rating", "newest"]
 FACETS = ("category", "amenities", "price", "rating", "city")
+PRICE_SORTS = ("price_asc", "price_desc")
 # Price facet buckets in minor units [from, to); rating buckets are "at least".
 PRICE_BUCKETS: list[tuple[int | None, int | None]] = [
     (None, 5_000),
@@ -53,6 +57,12 @@ class SearchParams:
     start: datetime | None = None
     end: datetime | None = None
     guests: int | None = None
+    quantity: int | None = None
+    unit: list[str] = field(default_factory=list)
+    # Flexible dates: a run of `nights` nights starting on some day in [from_, to].
+    nights: int | None = None
+    from_: date | None = None
+    to: date | None = None
     sort: Sort = "relevance"
     facets: list[str] = field(default_factory=list)
 
@@ -69,6 +79,26 @@ class SearchParams:
         if self.start is not None and self.end is not None:
             return as_utc(self.start), as_utc(self.end)
         return None
+
+    def stay_nights(self) -> int | None:
+        """Nights of a dated night search (fixed or flexible)."""
+        if self.check_in is not None and self.check_out is not None:
+            return (self.check_out - self.check_in).days
+        return self.nights
+
+    @property
+    def flexible(self) -> bool:
+        return self.nights is not None
+
+    def units(self) -> int | None:
+        """The `units` a booking of the searched stay is charged for (None without one)."""
+        n = self.stay_nights()
+        if n is not None:
+            return n
+        if self.start is not None and self.end is not None:
+            hours = int((as_utc(self.end) - as_utc(self.start)) / timedelta(hours=1))
+            return hours * (self.guests or 1)
+        return self.quantity
 
     def fingerprint(self) -> str:
         """Binds a cursor to the query it came from (a cursor from another query is a 422):
@@ -128,13 +158,116 @@ def validate(p: SearchParams) -> None:
     if p.start is not None and p.end is not None:
         if as_utc(p.end) <= as_utc(p.start):
             raise invalid(["query", "end"], "must be after start")
-        if as_utc(p.end) - as_utc(p.start) > timedelta(days=31):
-            raise invalid(["query", "end"], "at most 31 days of hour slots")
+        for name in ("start", "end"):
+            value = as_utc(getattr(p, name))
+            if value.minute or value.second or value.microsecond:
+                raise invalid(["query", name], "hour slots start and end on whole hours")
+        if as_utc(p.end) - as_utc(p.start) > timedelta(hours=MAX_HOURS_PER_BOOKING):
+            raise invalid(["query", "end"], f"at most {MAX_HOURS_PER_BOOKING} hours per booking")
     if p.check_in is not None and p.start is not None:
         raise invalid(["query", "start"], "use either check_in/check_out or start/end")
+    if p.quantity is not None and p.busy_window() is not None:
+        raise invalid(["query", "quantity"], "items are ordered without dates")
+    _validate_flexible(p)
+    n = p.stay_nights()
+    priced = p.price_min is not None or p.price_max is not None or p.sort in PRICE_SORTS
+    if n is not None and n > QUOTED_NIGHTS and (priced or "price" in p.facets):
+        raise invalid(
+            ["query", "nights" if p.flexible else "check_out"],
+            f"price bounds, price sorts and the price facet cover stays of at most "
+            f"{QUOTED_NIGHTS} nights",
+        )
 
 
-def _facet_filters(p: SearchParams) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class PriceBasis:
+    """What the price parameters act on. Without a stay: the unit price. With one: the guest's
+    total for that stay, expressed EXACTLY on an indexed field:
+
+    - nights: total = guest_total(c) with c = stay_charge.n<nights> (materialised in the
+      projection); guest_total is strictly increasing, so total <= P <=> c <= max_charged(P)
+      and total >= P <=> c >= min_charged(P), and ordering by c is ordering by total;
+    - hour slots / items: c = unit price x units (units fixed by the search), so
+      total <= P <=> price <= max_charged(P) // units and
+      total >= P <=> price >= ceil(min_charged(P) / units).
+    All integer arithmetic: a bound equal to a hit's total keeps it, one minor unit less drops it.
+    """
+
+    field: str
+    divisor: int  # units per unit price (1 for the materialised stay charge)
+    fee_bps: int | None  # None: the bounds are on the unit price itself
+
+    def lower(self, total: int) -> int:
+        if self.fee_bps is None:
+            return total
+        return -(-min_charged(total, self.fee_bps) // self.divisor)
+
+    def upper(self, total: int) -> int:
+        if self.fee_bps is None:
+            return total
+        return max_charged(total, self.fee_bps) // self.divisor if total >= 0 else -1
+
+
+def price_basis(p: SearchParams, guest_fee_bps: int) -> PriceBasis:
+    n = p.stay_nights()
+    if n is not None:
+        if n <= QUOTED_NIGHTS:
+            return PriceBasis(stay_charge_field(n), 1, guest_fee_bps)
+        return PriceBasis(F.PRICE_AMOUNT, 1, None)  # validate() refuses price use here
+    units = p.units()
+    if units is not None:
+        return PriceBasis(F.PRICE_AMOUNT, units, guest_fee_bps)
+    return PriceBasis(F.PRICE_AMOUNT, 1, None)
+
+
+MAX_FLEX_DAYS = 366
+
+
+def _validate_flexible(p: SearchParams) -> None:
+    if p.nights is None:
+        if p.from_ is not None or p.to is not None:
+            raise invalid(["query", "nights"], "from/to search flexible dates: give nights")
+        return
+    if p.from_ is None or p.to is None:
+        raise invalid(["query", "from" if p.from_ is None else "to"], "nights needs from and to")
+    if p.from_ > p.to:
+        raise invalid(["query", "from"], "must be on or before to")
+    if (p.to - p.from_).days > MAX_FLEX_DAYS:
+        raise invalid(["query", "to"], f"at most {MAX_FLEX_DAYS} days after from")
+    if p.busy_window() is not None or p.quantity is not None:
+        raise invalid(["query", "nights"], "use either nights/from/to or fixed dates")
+
+
+def earliest_stay(src: dict[str, Any], p: SearchParams, now: datetime) -> tuple[date, date] | None:
+    """The first run of `nights` nights starting in [from, to] that the listing takes, checked
+    against its busy periods and advance notice (the ES query checked the rest: unit, nights
+    rules, capacity, price for that length, which do not depend on the start)."""
+    assert p.nights is not None and p.from_ is not None and p.to is not None
+    notice = timedelta(hours=int(src.get(F.NOTICE_HOURS) or 0))
+    busy = sorted((_parse(b["gte"]), _parse(b["lt"])) for b in src.get(F.BUSY) or [])
+    length = timedelta(days=p.nights)
+    day = p.from_
+    while day <= p.to:
+        start = midnight(day)
+        if start - now > BOOKING_HORIZON:
+            return None
+        if start >= now + notice:
+            end = start + length
+            clash = next((e for s, e in busy if s < end and start < e), None)
+            if clash is None:
+                return day, day + length
+            # No start before the end of this busy period can work.
+            day = max(day + timedelta(days=1), clash.date())
+            continue
+        day += timedelta(days=1)
+    return None
+
+
+def _parse(value: str) -> datetime:
+    return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+
+
+def _facet_filters(p: SearchParams, basis: PriceBasis) -> dict[str, dict[str, Any]]:
     """Filters that belong to a facet: with multi-select, a facet ignores its own filter."""
     out: dict[str, dict[str, Any]] = {}
     if p.category:
@@ -148,10 +281,10 @@ def _facet_filters(p: SearchParams) -> dict[str, dict[str, Any]]:
     if p.price_min is not None or p.price_max is not None:
         rng: dict[str, int] = {}
         if p.price_min is not None:
-            rng["gte"] = p.price_min
+            rng["gte"] = basis.lower(p.price_min)
         if p.price_max is not None:
-            rng["lte"] = p.price_max
-        out["price"] = {"range": {F.PRICE_AMOUNT: rng}}
+            rng["lte"] = basis.upper(p.price_max)
+        out["price"] = {"range": {basis.field: rng}}
     if p.rating_min is not None:
         out["rating"] = {"range": {F.RATING_AVERAGE: {"gte": p.rating_min}}}
     return out
@@ -161,9 +294,108 @@ def _iso(value: datetime) -> str:
     return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
-def _base_filters(p: SearchParams) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    filters: list[dict[str, Any]] = [{"term": {F.IN_STOCK: True}}]
+MATCH_NONE: dict[str, Any] = {"match_none": {}}
+
+
+def notice_budget(start: datetime, now: datetime) -> int:
+    """The most advance notice (whole hours) a listing may ask for and still take a booking
+    starting at `start`: bookings refuse `start < now + notice`, i.e. accept exactly when
+    `notice * 1 h <= start - now`, which for integer hours is `notice <= floor(...)`.
+    Negative when `start` is already past (nothing accepts it)."""
+    return math.floor((as_utc(start) - now) / timedelta(hours=1))
+
+
+def _bookable_filters(p: SearchParams, now: datetime) -> tuple[list[Any], list[Any]]:
+    """The filters under which every hit accepts the booking the search describes.
+
+    They mirror `service.bookings.service.validate` and `service.availability.claims`:
+    check_in/check_out -> night listings whose min/max nights, advance notice and capacity
+    accept the stay and whose nights are all free; start/end -> hour listings with `guests`
+    seats (default 1) free in every slot; quantity -> item listings with that much stock.
+    Without any of these every listing with something left to book is a hit.
+    """
+    filters: list[dict[str, Any]] = []
     must_not: list[dict[str, Any]] = []
+    window = p.busy_window()
+    if p.quantity is not None:
+        q = p.quantity
+        filters += [
+            {"term": {F.UNIT: Unit.item.value}},
+            {"range": {F.STOCK_LEFT: {"gte": q}}},
+        ]
+        must_not.append({"range": {F.STOCK: {"lt": q}}})  # no stock cap passes
+        return filters, must_not
+    if p.flexible:
+        return _flexible_filters(p, now)
+    if window is None:
+        return [{"term": {F.IN_STOCK: True}}], []
+    start, end = window
+    budget = notice_budget(start, now)
+    if budget < 0 or start - now > BOOKING_HORIZON:
+        return [MATCH_NONE], []
+    filters.append({"range": {F.NOTICE_HOURS: {"lte": budget}}})
+    must_not.append(
+        {"range": {F.BUSY: {"gte": _iso(start), "lt": _iso(end), "relation": "intersects"}}}
+    )
+    if p.check_in is not None and p.check_out is not None:
+        n = (p.check_out - p.check_in).days
+        filters += [
+            {"term": {F.UNIT: Unit.night.value}},
+            {"range": {F.MIN_NIGHTS: {"lte": n}}},
+            {"range": {F.MAX_NIGHTS: {"gte": n}}},
+        ]
+        return filters, must_not
+    seats = p.guests or 1
+    filters += [
+        {"term": {F.UNIT: Unit.hour.value}},
+        {"range": {F.CAPACITY: {"gte": seats}}},
+    ]
+    # A slot in the window with fewer seats left than asked for rules the listing out.
+    must_not.append(
+        {
+            "nested": {
+                "path": F.SLOTS,
+                "query": {
+                    "bool": {
+                        "filter": [
+                            {"range": {F.SLOT_AT: {"gte": _iso(start), "lt": _iso(end)}}},
+                            {"range": {F.SLOT_LEFT: {"lt": seats}}},
+                        ]
+                    }
+                },
+            }
+        }
+    )
+    return filters, must_not
+
+
+def _flexible_filters(p: SearchParams, now: datetime) -> tuple[list[Any], list[Any]]:
+    """Candidates of a flexible search: what holds whatever the start (unit, the nights rules,
+    notice for the latest start, not busy all along); `earliest_stay` checks the rest."""
+    assert p.nights is not None and p.from_ is not None and p.to is not None
+    first, last = midnight(p.from_), midnight(p.to)
+    budget = notice_budget(last, now)
+    if budget < 0 or first - now > BOOKING_HORIZON:
+        return [MATCH_NONE], []
+    span_end = last + timedelta(days=p.nights)
+    filters = [
+        {"term": {F.UNIT: Unit.night.value}},
+        {"range": {F.MIN_NIGHTS: {"lte": p.nights}}},
+        {"range": {F.MAX_NIGHTS: {"gte": p.nights}}},
+        {"range": {F.NOTICE_HOURS: {"lte": budget}}},
+    ]
+    must_not = [
+        {"range": {F.BUSY: {"gte": _iso(first), "lt": _iso(span_end), "relation": "contains"}}}
+    ]
+    return filters, must_not
+
+
+def _base_filters(
+    p: SearchParams, now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    filters, must_not = _bookable_filters(p, now)
+    if p.unit:
+        filters.append({"terms": {F.UNIT: p.unit}})
     if p.origin is not None and p.radius_km is not None:
         filters.append(
             {
@@ -188,21 +420,15 @@ def _base_filters(p: SearchParams) -> tuple[list[dict[str, Any]], list[dict[str,
         )
     if p.guests is not None:
         filters.append({"range": {F.CAPACITY: {"gte": p.guests}}})
-    window = p.busy_window()
-    if window is not None:
-        start, end = window
-        must_not.append(
-            {"range": {F.BUSY: {"gte": _iso(start), "lt": _iso(end), "relation": "intersects"}}}
-        )
     return filters, must_not
 
 
-def _sort(p: SearchParams) -> list[Any]:
+def _sort(p: SearchParams, basis: PriceBasis) -> list[Any]:
     tiebreak = {F.ID: "asc"}
     if p.sort == "price_asc":
-        return [{F.PRICE_AMOUNT: "asc"}, tiebreak]
+        return [{basis.field: "asc"}, tiebreak]
     if p.sort == "price_desc":
-        return [{F.PRICE_AMOUNT: "desc"}, tiebreak]
+        return [{basis.field: "desc"}, tiebreak]
     if p.sort == "distance":
         assert p.origin is not None
         return [
@@ -232,7 +458,7 @@ def valid_search_after(p: SearchParams, after: object) -> bool:
     """Whether `after` could be the sort values of a hit of this search: one per sort key,
     a string for the id tiebreak, a finite number (not a bool) in long range for the rest.
     Anything else would reach Elasticsearch and fail there."""
-    keys = _sort(p)
+    keys = _sort(p, price_basis(p, 0))  # the fee moves bounds, never the sort keys
     if not isinstance(after, list) or len(after) != len(keys):
         return False
     return all(_fits(key, value) for key, value in zip(keys, after, strict=True))
@@ -246,7 +472,7 @@ def _fits(key: object, value: object) -> bool:
     return math.isfinite(value) and _LONG_MIN <= value <= _LONG_MAX
 
 
-def _facet_agg(name: str) -> dict[str, Any]:
+def _facet_agg(name: str, basis: PriceBasis) -> dict[str, Any]:
     if name in ("category", "amenities", "city"):
         fld = {"category": F.CATEGORY, "amenities": F.AMENITIES, "city": F.CITY}[name]
         return {
@@ -257,23 +483,31 @@ def _facet_agg(name: str) -> dict[str, Any]:
             }
         }
     if name == "price":
-        ranges = []
-        for lo, hi in PRICE_BUCKETS:
-            r: dict[str, int] = {}
+        # Buckets of the same figure price_min/price_max bound (the stay's total when dated),
+        # each [from, to) mapped exactly onto the indexed field; keys give the bounds back.
+        ranges: list[dict[str, Any]] = []
+        for i, (lo, hi) in enumerate(PRICE_BUCKETS):
+            r: dict[str, Any] = {"key": str(i)}
             if lo is not None:
-                r["from"] = lo
+                r["from"] = basis.lower(lo)
             if hi is not None:
-                r["to"] = hi
+                r["to"] = basis.lower(hi)
             ranges.append(r)
-        return {"range": {"field": F.PRICE_AMOUNT, "ranges": ranges}}
+        return {"range": {"field": basis.field, "ranges": ranges}}
     return {"range": {"field": F.RATING_AVERAGE, "ranges": [{"from": lo} for lo in RATING_BUCKETS]}}
 
 
 def build_body(
-    p: SearchParams, *, size: int, search_after: list[Any] | None = None
+    p: SearchParams,
+    *,
+    size: int,
+    now: datetime,
+    guest_fee_bps: int,
+    search_after: list[Any] | None = None,
 ) -> dict[str, Any]:
-    filters, must_not = _base_filters(p)
-    facet_filters = _facet_filters(p)
+    basis = price_basis(p, guest_fee_bps)
+    filters, must_not = _base_filters(p, now)
+    facet_filters = _facet_filters(p, basis)
     # Active filters of requested facets go to post_filter (they must not narrow their own
     # facet's counts); the others narrow everything, so they join the main query.
     post = {k: v for k, v in facet_filters.items() if k in p.facets}
@@ -296,11 +530,12 @@ def build_body(
     body: dict[str, Any] = {
         "query": query,
         "size": size,
-        "sort": _sort(p),
+        "sort": _sort(p, basis),
         "track_total_hits": True,
         "_source": [
             *(F.ID, F.TITLE, F.CATEGORY, F.PRICE, F.LOCATION, F.CITY, F.RATING),
-            *(F.UNIT, F.CAPACITY, F.INSTANT_BOOK, F.MIN_NIGHTS),
+            *(F.UNIT, F.CAPACITY, F.INSTANT_BOOK, F.MIN_NIGHTS, F.PRICING),
+            *([F.BUSY, F.NOTICE_HOURS] if p.flexible else []),
         ],
     }
     if post:
@@ -309,7 +544,7 @@ def build_body(
         body["aggs"] = {
             name: {
                 "filter": {"bool": {"filter": [v for k, v in post.items() if k != name]}},
-                "aggs": {"values": _facet_agg(name)},
+                "aggs": {"values": _facet_agg(name, basis)},
             }
             for name in p.facets
         }
@@ -325,7 +560,30 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def hit_of(p: SearchParams, hit: dict[str, Any]) -> dict[str, Any]:
+def quote(
+    p: SearchParams, src: dict[str, Any], *, commission_bps: int, guest_fee_bps: int
+) -> dict[str, Any] | None:
+    """What POST /v1/bookings charges for the searched stay: `service.pricing.breakdown`, the
+    function bookings call, on the listing's unit price and pricing."""
+    units = p.units()
+    if units is None:
+        return None
+    nightly = src.get(F.UNIT) == Unit.night
+    raw = src.get(F.PRICING) if nightly else None
+    price = breakdown(
+        Money.model_validate(src[F.PRICE]),
+        units,
+        commission_bps=commission_bps,
+        guest_fee_bps=guest_fee_bps,
+        pricing=Pricing.model_validate(raw) if raw else None,
+    )
+    fields = ("subtotal", "discount", "cleaning_fee", "guest_fee", "total")
+    return {"units": units, **{f: getattr(price, f).model_dump() for f in fields}}
+
+
+def hit_of(
+    p: SearchParams, hit: dict[str, Any], *, commission_bps: int = 0, guest_fee_bps: int = 0
+) -> dict[str, Any]:
     src = hit["_source"]
     rs = src.get(F.RATING) or {}
     out: dict[str, Any] = {
@@ -346,6 +604,9 @@ def hit_of(p: SearchParams, hit: dict[str, Any]) -> dict[str, Any]:
         "instant_book": src.get(F.INSTANT_BOOK, False),
         "min_nights": src.get(F.MIN_NIGHTS, 1),
     }
+    q = quote(p, src, commission_bps=commission_bps, guest_fee_bps=guest_fee_bps)
+    if q is not None:
+        out["quote"] = q
     if p.origin is not None:
         if p.sort == "distance":
             km = float(hit["sort"][0])
@@ -368,11 +629,15 @@ def facets_of(p: SearchParams, aggs: dict[str, Any]) -> dict[str, list[dict[str,
     out: dict[str, list[dict[str, Any]]] = {}
     for name in p.facets:
         values = aggs[name]["values"]["buckets"]
-        if name in ("price", "rating"):
-            # ES reports range bounds as doubles; price bounds are money (integer minor units).
-            bound = _int_or_none if name == "price" else _same
+        if name == "price":
+            # The bounds asked for (the query may have mapped them onto a stay's charge).
+            out[name] = []
+            for b in values:
+                lo, hi = PRICE_BUCKETS[int(b["key"])]
+                out[name].append({"from": lo, "to": hi, "count": b["doc_count"]})
+        elif name == "rating":
             out[name] = [
-                {"from": bound(b.get("from")), "to": bound(b.get("to")), "count": b["doc_count"]}
+                {"from": _same(b.get("from")), "to": _same(b.get("to")), "count": b["doc_count"]}
                 for b in values
             ]
         else:

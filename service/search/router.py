@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Response
 from pydantic import StringConstraints
 
+from documents import Unit
 from service.core.deps import EsDep, SettingsDep
 from service.core.errors import problem_responses
 from service.core.pagination import CursorParam, Limit
@@ -48,7 +49,23 @@ async def search_listings(
     check_out: Annotated[date | None, Query(description="day of departure")] = None,
     start: Annotated[datetime | None, Query(description="hour slots from (UTC)")] = None,
     end: Annotated[datetime | None, Query(description="hour slots until (UTC)")] = None,
-    guests: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    guests: Annotated[
+        int | None, Query(ge=1, le=10_000, description="guests (nights) or seats (hour slots)")
+    ] = None,
+    quantity: Annotated[
+        int | None,
+        Query(ge=1, le=1_000_000, description="items to order: item listings with that stock"),
+    ] = None,
+    unit: Annotated[
+        list[Unit], Query(max_length=3, description="night, hour or item (repeatable)")
+    ] = [],  # noqa: B006
+    nights: Annotated[
+        int | None, Query(ge=1, le=365, description="flexible dates: stay length in nights")
+    ] = None,
+    frm: Annotated[
+        date | None, Query(alias="from", description="flexible dates: earliest check-in")
+    ] = None,
+    to: Annotated[date | None, Query(description="flexible dates: latest check-in")] = None,
     sort: Annotated[sq.Sort, Query()] = "relevance",
     facets: Annotated[
         str | None, Query(max_length=100, description="comma list of " + ",".join(sq.FACETS))
@@ -73,6 +90,11 @@ async def search_listings(
         start=start,
         end=end,
         guests=guests,
+        quantity=quantity,
+        unit=[u.value for u in dict.fromkeys(unit)],
+        nights=nights,
+        from_=frm,
+        to=to,
         sort=sort,
         facets=sq.parse_facets(facets),
     )

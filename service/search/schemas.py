@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from documents import Unit
@@ -12,6 +14,23 @@ class HitReviewSummary(BaseModel):
     count: int
     average: float | None
     bayesian_average: float
+
+
+class Quote(BaseModel):
+    """What POST /v1/bookings charges for the searched stay (each equals the same field of the
+    booking's `price`)."""
+
+    units: int
+    subtotal: Money
+    discount: Money
+    cleaning_fee: Money
+    guest_fee: Money
+    total: Money
+
+
+class Stay(BaseModel):
+    check_in: date
+    check_out: date
 
 
 class SearchHit(BaseModel):
@@ -27,6 +46,12 @@ class SearchHit(BaseModel):
     capacity: int
     instant_book: bool
     min_nights: int
+    quote: Quote | None = Field(
+        default=None, description="dated and quantity searches: the price of that booking"
+    )
+    stay: Stay | None = Field(
+        default=None, description="flexible dates: the earliest bookable stay (quoted)"
+    )
     distance_km: float | None = Field(
         default=None, description="great-circle distance from lat,lon when an origin is given"
     )

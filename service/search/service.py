@@ -11,6 +11,7 @@ from typing import Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 
+from documents.values import utcnow
 from indexers.definition import F, alias_name
 from service.core.config import Settings
 from service.core.errors import invalid, unavailable
@@ -67,7 +68,14 @@ async def search_listings(
             raise invalid(["query", "cursor"], "invalid cursor")
         search_after = position["after"]
     # One extra hit tells whether another page exists (no empty last page).
-    body = sq.build_body(params, size=limit + 1, search_after=search_after)
+    fee_bps, commission_bps = settings.guest_service_fee_bps, settings.platform_commission_bps
+    if params.flexible:
+        return await _flexible_page(
+            es, settings, params, limit=limit, search_after=search_after, fingerprint=fingerprint
+        )
+    body = sq.build_body(
+        params, size=limit + 1, now=utcnow(), guest_fee_bps=fee_bps, search_after=search_after
+    )
     resp = await _search(es, _index(settings), body)
     raw_hits = resp["hits"]["hits"]
     page = raw_hits[:limit]
@@ -75,11 +83,99 @@ async def search_listings(
     if len(raw_hits) > limit:
         next_cursor = encode_cursor(secret, {"f": fingerprint, "after": page[-1]["sort"]})
     return {
-        "hits": [sq.hit_of(params, h) for h in page],
+        "hits": [
+            sq.hit_of(params, h, commission_bps=commission_bps, guest_fee_bps=fee_bps) for h in page
+        ],
         "total": resp["hits"]["total"]["value"],
         "facets": sq.facets_of(params, resp.get("aggregations", {})),
         "next_cursor": next_cursor,
     }
+
+
+FLEX_BATCH = 500
+
+
+async def _verified(
+    es: AsyncElasticsearch,
+    index: str,
+    body: dict[str, Any],
+    p: sq.SearchParams,
+    *,
+    now: Any,
+    search_after: list[Any] | None,
+    want: int | None,
+) -> list[tuple[dict[str, Any], tuple[Any, Any]]]:
+    """Candidates in sort order from `search_after` on, each with its earliest stay, until
+    `want` are found (None: all of them)."""
+    out: list[tuple[dict[str, Any], tuple[Any, Any]]] = []
+    after = search_after
+    while True:
+        batch = {**body, "size": FLEX_BATCH, "track_total_hits": False}
+        batch.pop("aggs", None)
+        batch.pop("search_after", None)
+        if after is not None:
+            batch["search_after"] = after
+        hits = (await _search(es, index, batch))["hits"]["hits"]
+        for h in hits:
+            stay = sq.earliest_stay(h["_source"], p, now)
+            if stay is not None:
+                out.append((h, stay))
+                if want is not None and len(out) >= want:
+                    return out
+        if len(hits) < FLEX_BATCH:
+            return out
+        after = hits[-1]["sort"]
+
+
+async def _flexible_page(
+    es: AsyncElasticsearch,
+    settings: Settings,
+    params: sq.SearchParams,
+    *,
+    limit: int,
+    search_after: list[Any] | None,
+    fingerprint: str,
+) -> dict[str, Any]:
+    """Flexible dates: ES narrows to candidates (every condition that holds whatever the start
+    day); each candidate's earliest bookable start is then found from the busy periods and
+    notice in its search document. Pages walk the ES sort order (a stay's price does not
+    depend on its start, so price sorts are exact), so search_after cursors stay correct; the
+    total and the facets come from a pass over all candidates (cost grows with candidates)."""
+    fee_bps, commission_bps = settings.guest_service_fee_bps, settings.platform_commission_bps
+    now = utcnow()
+    index = _index(settings)
+    body = sq.build_body(params, size=limit + 1, now=now, guest_fee_bps=fee_bps)
+    found = await _verified(
+        es, index, body, params, now=now, search_after=search_after, want=limit + 1
+    )
+    page = found[:limit]
+    secret = settings.cursor_secret.get_secret_value()
+    next_cursor = None
+    if len(found) > limit:
+        next_cursor = encode_cursor(secret, {"f": fingerprint, "after": page[-1][0]["sort"]})
+    # Total and facets: verify every candidate without the facet post_filter, then let ES
+    # count and aggregate exactly those (multi-select facets as for fixed dates).
+    unfiltered = {k: v for k, v in body.items() if k != "post_filter"}
+    everything = await _verified(
+        es, index, unfiltered, params, now=now, search_after=None, want=None
+    )
+    ids = [h["_source"][F.ID] for h, _ in everything]
+    count_body = {
+        **body,
+        "size": 0,
+        "track_total_hits": True,
+        "query": {"bool": {"filter": [body["query"], {"terms": {F.ID: ids}}]}},
+    }
+    count_body.pop("sort", None)
+    resp = await _search(es, index, count_body)
+    facets = sq.facets_of(params, resp.get("aggregations", {}))
+    total = resp["hits"]["total"]["value"]
+    hits = []
+    for h, (check_in, check_out) in page:
+        hit = sq.hit_of(params, h, commission_bps=commission_bps, guest_fee_bps=fee_bps)
+        hit["stay"] = {"check_in": check_in.isoformat(), "check_out": check_out.isoformat()}
+        hits.append(hit)
+    return {"hits": hits, "total": total, "facets": facets, "next_cursor": next_cursor}
 
 
 async def suggest(es: AsyncElasticsearch, settings: Settings, *, q: str) -> dict[str, Any]:

@@ -497,6 +497,8 @@ class Generator:
             "unit_price": money(unit_price["amount"]),
             "units": units,
             "subtotal": money(subtotal),
+            "discount": money(0),  # demo listings have no pricing rules
+            "cleaning_fee": money(0),
             "guest_fee": money(fee),
             "commission": money(commission),
             "total": money(subtotal + fee),

@@ -23,7 +23,12 @@ DERIVED: dict[str, set[str]] = {
     F.COUNTRY: {"address"},
     F.LOCATION: {"location"},
     F.PRICE: {"price"},
+    F.STAY_CHARGE: {"price", "pricing", "unit"},
     F.UNIT: {"unit"},
+    F.MIN_NIGHTS: {"rules"},
+    F.MAX_NIGHTS: {"rules"},
+    F.NOTICE_HOURS: {"rules"},
+    F.SLOTS: {"availability", "unit", "capacity"},
     F.RATING: {"review_summary"},
     F.BUSY: {"availability", "unit", "capacity"},
     F.STOCK_LEFT: {"availability"},
@@ -34,7 +39,7 @@ DERIVED: dict[str, set[str]] = {
     F.SUGGEST: {"title", "category", "address"},
 }
 # Document fields deliberately not searchable (filters and ranking never use them).
-NOT_INDEXED = {"owner_id", "stock", "rules", "status", "published_at", "deleted_at"}
+NOT_INDEXED = {"owner_id", "status", "published_at", "deleted_at"}
 # Document fields the API never shows, and API fields that are not document fields.
 NOT_IN_API = {"deleted_at"}
 API_ONLY = {"id"}

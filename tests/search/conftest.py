@@ -4,7 +4,8 @@ part); the expected answers are computed from the same listings in Python."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,7 @@ from asgi_lifespan import LifespanManager
 from elasticsearch import AsyncElasticsearch
 
 from documents import Availability, BookingRules, Hold, Listing, ListingStatus, Unit
-from documents.values import Period
+from documents.values import Period, midnight, utcnow
 from indexers.definition import alias_name
 from indexers.runner import Indexer
 from service.app import create_app
@@ -32,7 +33,19 @@ CATEGORIES = ["apartment", "house", "cabin", "studio"]
 AMENITIES = ["wifi", "kitchen", "parking", "pool", "sauna"]
 ADJECTIVES = ["sunny", "quiet", "spacious", "cosy", "modern", "rustic"]
 FEATURES = ["harbour", "garden", "forest", "rooftop", "riverside"]
-BASE_DAY = datetime(2031, 3, 1, tzinfo=UTC)  # nights and slots are planned from here
+# Nights and slots are planned from here: ahead of today, within the booking horizon, so a
+# dated search finds what POST /v1/bookings would accept.
+BASE_DAY = midnight(utcnow().date() + timedelta(days=40))
+
+
+def day(offset: int) -> str:
+    """BASE_DAY + offset days as a query date."""
+    return (BASE_DAY + timedelta(days=offset)).date().isoformat()
+
+
+def hour(offset_hours: int) -> str:
+    """BASE_DAY + offset hours as a query time."""
+    return (BASE_DAY + timedelta(hours=offset_hours)).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -97,21 +110,41 @@ def seed_listings(rng: random.Random, n: int) -> list[Listing]:
         listing.rules = BookingRules(instant_book=i % 3 == 0, min_nights=1 + i % 4)
         if rng.random() < 0.05:
             listing.deleted_at = listing.created_at
+        if unit != Unit.item and rng.random() < 0.4:
+            low = rng.choice([1, 2, 3, 7])
+            listing.rules = BookingRules(
+                instant_book=i % 3 == 0,
+                min_nights=low,
+                max_nights=rng.choice([low, low + 3, 365]),
+                advance_notice_hours=rng.choice([0, 24, 24 * 60]),
+            )
         out.append(listing)
     return out
 
 
-@pytest.fixture(scope="module")
-async def search_env(redis_server, es_url: str) -> AsyncIterator[SearchEnv]:
+@asynccontextmanager
+async def seeded_env(
+    redis_server, es_url: str, make: Callable[[], list[Listing]]
+) -> AsyncIterator[SearchEnv]:
+    """An app and an index holding the listings `make` builds (once the documents are set up),
+    drained and refreshed, for one test module."""
     settings = make_settings(redis_server.url, es_url, rate_limit_enabled=False)
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
-        listings = await insert(*seed_listings(random.Random(2031), 90))
+        stored = await insert(*make())
         es = AsyncElasticsearch(es_url, request_timeout=30)
         await Indexer.polling(es, settings).drain()
         await es.indices.refresh(index=alias_name(settings.elasticsearch_index_prefix))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield SearchEnv(c, es, settings, listings)
+            yield SearchEnv(c, es, settings, stored)
         await es.close()
     await _drop_test_indices(settings)
+
+
+@pytest.fixture(scope="module")
+async def search_env(redis_server, es_url: str) -> AsyncIterator[SearchEnv]:
+    async with seeded_env(
+        redis_server, es_url, lambda: seed_listings(random.Random(2031), 90)
+    ) as env:
+        yield env

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -13,6 +13,7 @@ from bson import ObjectId
 from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
 
+from documents.values import midnight, utcnow
 from indexers.definition import alias_name
 from indexers.runner import Indexer
 from service.app import create_app
@@ -26,6 +27,15 @@ async def indexer(app: FastAPI, settings: Settings) -> AsyncIterator[Indexer]:
     es = AsyncElasticsearch(settings.elasticsearch_url)
     yield Indexer.polling(es, settings)
     await es.close()
+
+
+def _stay(first: int, last: int) -> dict[str, str]:
+    return {"check_in": _may(first).isoformat(), "check_out": _may(last).isoformat()}
+
+
+def _may(n: int) -> date:
+    """A day some weeks ahead (bookable: inside the booking horizon), numbered like a month."""
+    return utcnow().date() + timedelta(days=40 + n)
 
 
 async def _sync(indexer: Indexer, settings: Settings) -> None:
@@ -68,17 +78,17 @@ async def test_writes_become_searchable(
     # Booked nights: it disappears for those nights only (half-open: check-out day is free).
     hold = {
         "booking_id": "b1",
-        "start": datetime(2031, 5, 10, tzinfo=UTC),
-        "end": datetime(2031, 5, 13, tzinfo=UTC),
+        "start": midnight(_may(10)),
+        "end": midnight(_may(13)),
         "seats": 0,
         "quantity": 0,
     }
     assert await apply_write(ObjectId(lid), {"$push": {"availability.holds": hold}})
     await _sync(indexer, settings)
-    assert lid not in await _ids(client, check_in="2031-05-12", check_out="2031-05-14")
-    assert lid not in await _ids(client, check_in="2031-05-09", check_out="2031-05-11")
-    assert lid in await _ids(client, check_in="2031-05-13", check_out="2031-05-15")
-    assert lid in await _ids(client, check_in="2031-05-08", check_out="2031-05-10")
+    assert lid not in await _ids(client, **_stay(12, 14))
+    assert lid not in await _ids(client, **_stay(9, 11))
+    assert lid in await _ids(client, **_stay(13, 15))
+    assert lid in await _ids(client, **_stay(8, 10))
 
     await client.post(f"/v1/listings/{lid}/close", headers=host.headers)  # unpublish
     await _sync(indexer, settings)
@@ -100,16 +110,18 @@ async def test_hour_slots_full_hours_are_excluded(
     body = new_listing(title="Meeting room", unit="hour", capacity=2)
     lid = (await client.post("/v1/listings", json=body, headers=host.headers)).json()["id"]
     await client.post(f"/v1/listings/{lid}/publish", headers=host.headers)
+    june = _may(30).isoformat()
     await apply_write(
         ObjectId(lid),
-        {"$set": {"availability.hour_seats": {"2031-06-01T10": 2, "2031-06-01T11": 1}}},
+        {"$set": {"availability.hour_seats": {f"{june}T10": 2, f"{june}T11": 1}}},
     )
     await _sync(indexer, settings)
-    full = {"start": "2031-06-01T10:00:00Z", "end": "2031-06-01T11:00:00Z"}
-    partly = {"start": "2031-06-01T11:00:00Z", "end": "2031-06-01T12:00:00Z"}
+    full = {"start": f"{june}T10:00:00Z", "end": f"{june}T11:00:00Z"}
+    partly = {"start": f"{june}T11:00:00Z", "end": f"{june}T12:00:00Z"}
     assert lid not in await _ids(client, **full)
     assert lid in await _ids(client, **partly)  # one seat left
-    assert lid not in await _ids(client, start="2031-06-01T09:00:00Z", end="2031-06-01T12:00:00Z")
+    assert lid not in await _ids(client, **partly, guests=2)  # but not two
+    assert lid not in await _ids(client, start=f"{june}T09:00:00Z", end=f"{june}T12:00:00Z")
 
 
 def _closed_port() -> int:
