@@ -240,9 +240,11 @@ def _facet_agg(name: str) -> dict[str, Any]:
     return {"range": {"field": F.RATING_AVERAGE, "ranges": [{"from": lo} for lo in RATING_BUCKETS]}}
 
 
-def build_body(
-    p: SearchParams, *, size: int, search_after: list[Any] | None = None
-) -> dict[str, Any]:
+def build_query(p: SearchParams) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The query every search of listings runs (the list, the map, saved-search alerts), and
+    the active filters of requested facets, which the caller puts in post_filter instead.
+
+    With no facets requested the second part is empty: the query alone selects the hits."""
     filters, must_not = _base_filters(p)
     facet_filters = _facet_filters(p)
     # Active filters of requested facets go to post_filter (they must not narrow their own
@@ -264,6 +266,13 @@ def build_body(
                 }
             }
         ]
+    return query, post
+
+
+def build_body(
+    p: SearchParams, *, size: int, search_after: list[Any] | None = None
+) -> dict[str, Any]:
+    query, post = build_query(p)
     body: dict[str, Any] = {
         "query": query,
         "size": size,
