@@ -2,6 +2,7 @@
 
 from documents.audit import AuditEvent
 from documents.booking import Booking, BookingStatus, PriceBreakdown
+from documents.discovery import Notification, NotificationKind, SavedSearch, WishlistEntry
 from documents.idempotency import IdempotencyRecord
 from documents.indexing import DeadLetter, IndexerCheckpoint
 from documents.ledger import EntryKind, LedgerEntry
@@ -37,6 +38,9 @@ ALL_DOCUMENTS: list[type] = [
     IndexerCheckpoint,
     DeadLetter,
     AppliedMigration,
+    WishlistEntry,
+    SavedSearch,
+    Notification,
 ]
 
 __all__ = [
@@ -58,6 +62,8 @@ __all__ = [
     "Listing",
     "ListingStatus",
     "Message",
+    "Notification",
+    "NotificationKind",
     "Payment",
     "PaymentStatus",
     "Payout",
@@ -67,6 +73,8 @@ __all__ = [
     "Review",
     "ReviewSummary",
     "Role",
+    "SavedSearch",
     "Unit",
     "User",
+    "WishlistEntry",
 ]

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from documents import ALL_DOCUMENTS, AppliedMigration
+from documents import (
+    ALL_DOCUMENTS,
+    AppliedMigration,
+    Notification,
+    SavedSearch,
+    WishlistEntry,
+)
 from migrations.base import Migration
 from migrations.indexes import CreateIndexes
 from migrations.search_index import SearchIndex
+
+
+# Collections added after 0001 was applied: their indexes come with a migration of their own
+# (0001 already ran on existing deployments and would never create them).
+DISCOVERY = [WishlistEntry, SavedSearch, Notification]
 
 
 def _registry() -> list[Migration]:
@@ -14,10 +25,15 @@ def _registry() -> list[Migration]:
             "0001_collection_indexes",
             # The state collection's own unique index is kept by the runner, so rolling every
             # migration back never leaves the bookkeeping unguarded.
-            [d for d in ALL_DOCUMENTS if d is not AppliedMigration],
+            [d for d in ALL_DOCUMENTS if d is not AppliedMigration and d not in DISCOVERY],
             description="create every collection's indexes from the documents' Settings",
         ),
         SearchIndex("0002_search_index"),
+        CreateIndexes(
+            "0003_discovery_indexes",
+            DISCOVERY,
+            description="wishlists, saved searches and notifications",
+        ),
     ]
     names = [m.name for m in migrations]
     if names != sorted(names) or len(set(names)) != len(names):
