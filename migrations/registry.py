@@ -13,7 +13,6 @@ from migrations.base import Migration
 from migrations.indexes import CreateIndexes
 from migrations.search_index import SearchIndex
 
-
 # Collections added after 0001 was applied: their indexes come with a migration of their own
 # (0001 already ran on existing deployments and would never create them).
 DISCOVERY = [WishlistEntry, SavedSearch, Notification]
