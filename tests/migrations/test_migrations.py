@@ -145,7 +145,7 @@ def test_cli_on_the_embedded_store(monkeypatch: pytest.MonkeyPatch, es_url: str)
         result = runner.invoke(app, ["migrate", "status"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, result.output
         assert "embedded" in result.output
-        assert "0001_collection_indexes" in result.output and "2 pending" in result.output
+        assert "0001_collection_indexes" in result.output and "3 pending" in result.output
 
         # Without Elasticsearch the Mongo step applies and the search step says what it needs.
         result = runner.invoke(app, ["migrate", "up"], env={"COLUMNS": "200"})
@@ -162,6 +162,7 @@ def test_cli_on_the_embedded_store(monkeypatch: pytest.MonkeyPatch, es_url: str)
         assert result.exit_code == 0, result.output
         assert "applied 0001_collection_indexes" in result.output
         assert "applied 0002_search_index" in result.output
+        assert "applied 0003_discovery_indexes" in result.output
         result = runner.invoke(app, ["migrate", "down", "--steps", "2"], env=env)
         assert result.exit_code == 0, result.output
         assert "nothing to revert" in result.output  # each command gets a fresh embedded store
