@@ -2,6 +2,7 @@
 
 from documents.audit import AuditEvent
 from documents.booking import Booking, BookingStatus, PriceBreakdown
+from documents.discovery import Notification, NotificationKind, SavedSearch, WishlistEntry
 from documents.idempotency import IdempotencyRecord
 from documents.indexing import DeadLetter, IndexerCheckpoint, IndexerLease
 from documents.ledger import EntryKind, LedgerEntry
@@ -39,6 +40,9 @@ ALL_DOCUMENTS: list[type] = [
     IndexerLease,
     DeadLetter,
     AppliedMigration,
+    WishlistEntry,
+    SavedSearch,
+    Notification,
 ]
 
 __all__ = [
@@ -61,6 +65,8 @@ __all__ = [
     "Listing",
     "ListingStatus",
     "Message",
+    "Notification",
+    "NotificationKind",
     "Payment",
     "PaymentStatus",
     "Payout",
@@ -71,6 +77,8 @@ __all__ = [
     "Review",
     "ReviewSummary",
     "Role",
+    "SavedSearch",
     "Unit",
     "User",
+    "WishlistEntry",
 ]

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from documents import ALL_DOCUMENTS, AppliedMigration
+from documents import (
+    ALL_DOCUMENTS,
+    AppliedMigration,
+    Notification,
+    SavedSearch,
+    WishlistEntry,
+)
 from migrations.base import Migration
 from migrations.indexes import CreateIndexes
 from migrations.search_index import SearchFieldsAdded, SearchIndex
+
+# Collections added after 0001 was applied: their indexes come with a migration of their own
+# (0001 already ran on existing deployments and would never create them).
+DISCOVERY = [WishlistEntry, SavedSearch, Notification]
 
 
 def _registry() -> list[Migration]:
@@ -14,13 +24,18 @@ def _registry() -> list[Migration]:
             "0001_collection_indexes",
             # The state collection's own unique index is kept by the runner, so rolling every
             # migration back never leaves the bookkeeping unguarded.
-            [d for d in ALL_DOCUMENTS if d is not AppliedMigration],
+            [d for d in ALL_DOCUMENTS if d is not AppliedMigration and d not in DISCOVERY],
             description="create every collection's indexes from the documents' Settings",
         ),
         SearchIndex("0002_search_index"),
         SearchFieldsAdded(
             "0003_search_booking_terms",
             "add instant_book and min_nights to the listings index (search hits show them)",
+        ),
+        CreateIndexes(
+            "0004_discovery_indexes",
+            DISCOVERY,
+            description="wishlists, saved searches and notifications",
         ),
     ]
     names = [m.name for m in migrations]

@@ -12,6 +12,8 @@ from fastapi import FastAPI
 
 from indexers.clients import make_es
 from service.accounts.router import router as accounts_router
+from service.alerts.router import router as alerts_router
+from service.alerts.tasks import run_alert_loop
 from service.availability.router import router as availability_router
 from service.bookings.router import router as bookings_router
 from service.bookings.service import sweep
@@ -34,6 +36,7 @@ from service.reviews.router import router as reviews_router
 from service.reviews.service import repair_summaries
 from service.search.lifecycle import start_search
 from service.search.router import router as search_router
+from service.wishlists.router import router as wishlists_router
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,8 @@ ROUTERS = [
     listings_router,
     privacy_router,
     search_router,
+    wishlists_router,
+    alerts_router,
     availability_router,
     bookings_router,
     payments_router,
@@ -93,6 +98,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await start_search(state, settings)  # alias exists; embedded polling indexer
     if settings.run_booking_sweeper:  # expires requests, recovers crashed bookings
         state.background.append(asyncio.create_task(run_sweeper(state)))
+    if settings.run_alerts:  # saved-search alerts; one worker per tick (Redis lock)
+        state.background.append(asyncio.create_task(run_alert_loop(state)))
     try:
         yield
     finally:

@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     search_queue_budget_s: float = Field(default=0.5, gt=0)
     client_max_in_flight: int = Field(default=16, ge=1)
 
+    # Saved-search alerts: how often the job looks for new listings and price drops (one
+    # worker per tick, through a Redis lock), and how many matches per search it compares.
+    alerts_interval_s: float = Field(default=60.0, gt=0)
+    run_alerts: bool = True
+    alerts_watch_size: int = Field(default=500, ge=1, le=10_000)
+
     # Request hygiene.
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
 

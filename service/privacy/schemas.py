@@ -25,6 +25,9 @@ class ExportOut(BaseModel):
     payouts: Rows
     ledger_entries: Rows
     audit_events: Rows
+    wishlist: Rows
+    saved_searches: Rows
+    notifications: Rows
     exported_at: datetime
 
 

@@ -4,6 +4,7 @@ Erasure keeps the records the business must keep (bookings, payments, payouts, l
 reviews' ratings) but strips the person from them: the user record stays as a tombstone with an
 unusable email and password, message texts are replaced, sessions are revoked, and the user's
 listings are soft-deleted through the one writer path so the indexer removes them from search.
+Wishlist entries, saved searches and notifications are deleted outright.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from documents import (
     LedgerEntry,
     Listing,
     Message,
+    Notification,
     Payment,
     Payout,
     Review,
+    SavedSearch,
     User,
+    WishlistEntry,
 )
 from documents.values import utcnow
 from service import audit
@@ -61,6 +65,9 @@ async def export(user: User) -> dict[str, Any]:
         "payouts": await _all(Payout, {"host_id": uid}),
         "ledger_entries": await _all(LedgerEntry, {"account": {"$regex": f":{uid}$"}}),
         "audit_events": await _all(AuditEvent, {"$or": [{"actor_id": uid}, {"subject_id": uid}]}),
+        "wishlist": await _all(WishlistEntry, {"user_id": uid}),
+        "saved_searches": await _all(SavedSearch, {"user_id": uid}),
+        "notifications": await _all(Notification, {"user_id": uid}),
         "exported_at": utcnow().isoformat(),
     }
 
@@ -87,6 +94,10 @@ async def erase(user: User, sessions: SessionStore, ip: str | None = None) -> di
         {"$set": {"text": ERASED_MESSAGE_TEXT}},
     )
     revoked = await sessions.revoke_all(uid)
+    # What the person kept for later is about them only: gone, not anonymised.
+    wishlist = await WishlistEntry.get_motor_collection().delete_many({"user_id": uid})
+    searches = await SavedSearch.get_motor_collection().delete_many({"user_id": uid})
+    notes = await Notification.get_motor_collection().delete_many({"user_id": uid})
     removed = 0
     live = Listing.get_motor_collection().find(
         {"owner_id": uid, "deleted_at": None}, projection={"_id": 1}
@@ -95,6 +106,13 @@ async def erase(user: User, sessions: SessionStore, ip: str | None = None) -> di
         # Through the writer path: the version bump is what tells the indexer to drop it.
         if await apply_write(row["_id"], {"$set": {"deleted_at": now}}) is not None:
             removed += 1
-    counts = {"messages": messages.modified_count, "sessions": revoked, "listings": removed}
+    counts = {
+        "messages": messages.modified_count,
+        "sessions": revoked,
+        "listings": removed,
+        "wishlist": wishlist.deleted_count,
+        "saved_searches": searches.deleted_count,
+        "notifications": notes.deleted_count,
+    }
     await audit.record(audit.ACCOUNT_ERASED, actor_id=uid, subject_id=uid, ip=ip, **counts)
     return counts

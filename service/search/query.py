@@ -15,7 +15,7 @@ import orjson
 
 from documents import Pricing
 from documents.listing import BOOKING_HORIZON, MAX_HOURS_PER_BOOKING, Unit
-from documents.values import Money, as_utc, midnight
+from documents.values import Money, as_utc, midnight, utcnow
 from indexers.definition import QUOTED_NIGHTS, F, stay_charge_field
 from service.core.errors import invalid
 from service.pricing import breakdown, max_charged, min_charged
@@ -497,16 +497,15 @@ def _facet_agg(name: str, basis: PriceBasis) -> dict[str, Any]:
     return {"range": {"field": F.RATING_AVERAGE, "ranges": [{"from": lo} for lo in RATING_BUCKETS]}}
 
 
-def build_body(
-    p: SearchParams,
-    *,
-    size: int,
-    now: datetime,
-    guest_fee_bps: int,
-    search_after: list[Any] | None = None,
-) -> dict[str, Any]:
+def build_query(
+    p: SearchParams, *, guest_fee_bps: int, now: datetime | None = None
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The query every search of listings runs (the list, the map, similar listings,
+    saved-search alerts), and the active filters of requested facets, which the caller puts in
+    post_filter instead. With no facets requested the second part is empty: the query alone
+    selects the hits. `guest_fee_bps` turns total-price bounds into exact stored bounds."""
     basis = price_basis(p, guest_fee_bps)
-    filters, must_not = _base_filters(p, now)
+    filters, must_not = _base_filters(p, now or utcnow())
     facet_filters = _facet_filters(p, basis)
     # Active filters of requested facets go to post_filter (they must not narrow their own
     # facet's counts); the others narrow everything, so they join the main query.
@@ -527,6 +526,19 @@ def build_body(
                 }
             }
         ]
+    return query, post
+
+
+def build_body(
+    p: SearchParams,
+    *,
+    size: int,
+    now: datetime,
+    guest_fee_bps: int,
+    search_after: list[Any] | None = None,
+) -> dict[str, Any]:
+    basis = price_basis(p, guest_fee_bps)
+    query, post = build_query(p, guest_fee_bps=guest_fee_bps, now=now)
     body: dict[str, Any] = {
         "query": query,
         "size": size,

@@ -6,17 +6,21 @@ module runs it against the listings alias and binds cursors to the search they c
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 
+from documents import User
 from documents.values import utcnow
 from indexers.definition import F, alias_name
 from service.core.config import Settings
-from service.core.errors import invalid, unavailable
+from service.core.errors import invalid, not_found, unavailable
 from service.core.pagination import decode_cursor, encode_cursor
+from service.search import discovery
 from service.search import query as sq
+from service.wishlists.service import mark_saved
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +180,84 @@ async def _flexible_page(
         hit["stay"] = {"check_in": check_in.isoformat(), "check_out": check_out.isoformat()}
         hits.append(hit)
     return {"hits": hits, "total": total, "facets": facets, "next_cursor": next_cursor}
+
+
+async def search_page(
+    es: AsyncElasticsearch,
+    settings: Settings,
+    user: User | None,
+    *,
+    params: sq.SearchParams,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """`search_listings` for a caller: the same result for everyone, then each hit's `saved`
+    flag for a signed-in caller (after the query, so a shared result cache stays possible)."""
+    result = await search_listings(es, settings, params=params, limit=limit, cursor=cursor)
+    await mark_saved(user, result["hits"])
+    return result
+
+
+async def map_clusters(
+    es: AsyncElasticsearch, settings: Settings, *, params: sq.SearchParams, zoom: int
+) -> dict[str, Any]:
+    """Clusters of the listings the list would find, one per geotile cell over the bbox."""
+    sq.validate(params)
+    if params.bbox is None:
+        raise invalid(["query", "bbox"], "the map needs the viewport bbox")
+    body = discovery.map_body(params, zoom=zoom, guest_fee_bps=settings.guest_service_fee_bps)
+    resp = await _search(es, _index(settings), body)
+    return discovery.clusters_of(resp)
+
+
+async def similar(
+    es: AsyncElasticsearch,
+    settings: Settings,
+    user: User | None,
+    *,
+    listing_id: str,
+    params: sq.SearchParams,
+    limit: int,
+) -> dict[str, Any]:
+    """Published listings like this one (never itself), bookable for the given dates/guests.
+
+    The listing must be in the index (published, live): anything else is 404."""
+    sq.validate(params)
+    index = _index(settings)
+    try:
+        doc = await es.get(index=index, id=listing_id)
+    except NotFoundError:
+        raise not_found("listing") from None
+    source = doc["_source"]
+    loc = source[F.LOCATION]
+    # The listing is the origin: hits carry their distance from it.
+    scored = dataclasses.replace(params, lat=loc["lat"], lon=loc["lon"], radius_km=None)
+    fee_bps, commission_bps = settings.guest_service_fee_bps, settings.platform_commission_bps
+    body = discovery.similar_body(scored, source, size=limit, guest_fee_bps=fee_bps)
+    resp = await _search(es, index, body)
+    hits = [
+        sq.hit_of(scored, h, commission_bps=commission_bps, guest_fee_bps=fee_bps)
+        for h in resp["hits"]["hits"]
+    ]
+    await mark_saved(user, hits)
+    return {"hits": hits}
+
+
+async def watched_hits(
+    es: AsyncElasticsearch, settings: Settings, *, params: sq.SearchParams, size: int
+) -> list[dict[str, Any]]:
+    """The listings a search finds now, most recently changed first, as `{id, title, price}`:
+    what the saved-search alerts compare with what they saw before."""
+    fee_bps = settings.guest_service_fee_bps
+    query, _ = sq.build_query(dataclasses.replace(params, facets=[]), guest_fee_bps=fee_bps)
+    body = {
+        "query": query,
+        "size": size,
+        "sort": [{F.UPDATED_AT: "desc"}, {F.ID: "asc"}],
+        "_source": [F.ID, F.TITLE, F.PRICE],
+    }
+    resp = await _search(es, _index(settings), body)
+    return [h["_source"] for h in resp["hits"]["hits"]]
 
 
 async def suggest(es: AsyncElasticsearch, settings: Settings, *, q: str) -> dict[str, Any]:

@@ -209,6 +209,14 @@ async def _conversation(w: World) -> str:
     return await w.conversation()
 
 
+async def _saved_search(w: World) -> str:
+    r = await w.client.post(
+        "/v1/me/saved-searches", json={"name": "s", "params": {"q": "loft"}}, headers=w.host.headers
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 @dataclass
 class Row:
     build: Build
@@ -281,6 +289,40 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/v1/search/listings"): Row(
         fixed("/v1/search/listings"), {ANON: 200, STRANGER: 200, OWNER: 200}
+    ),
+    ("GET", "/v1/search/map"): Row(
+        fixed("/v1/search/map?bbox=-180,-85,180,85&zoom=3"), {ANON: 200, STRANGER: 200, OWNER: 200}
+    ),
+    # Similar listings of a draft: it does not exist for anyone (not indexed), owner included.
+    ("GET", "/v1/listings/{listing_id}/similar"): Row(
+        on(_draft, L + "/similar"), {ANON: 404, STRANGER: 404, OWNER: 404}
+    ),
+    # Wishlists are the caller's own: saving someone's draft is 404, a published listing 204.
+    ("PUT", "/v1/me/wishlist/{listing_id}"): Row(
+        on(_draft, "/v1/me/wishlist/{}"), {ANON: 401, STRANGER: 404, OWNER: 204}
+    ),
+    ("DELETE", "/v1/me/wishlist/{listing_id}"): Row(
+        on(_published, "/v1/me/wishlist/{}"), {ANON: 401, STRANGER: 204, OWNER: 204}
+    ),
+    ("GET", "/v1/me/wishlist"): Row(
+        fixed("/v1/me/wishlist"), {ANON: 401, STRANGER: 200, OWNER: 200}
+    ),
+    # Saved searches and notifications: someone else's is 404.
+    ("POST", "/v1/me/saved-searches"): Row(
+        fixed("/v1/me/saved-searches", {"name": "s", "params": {}}),
+        {ANON: 401, STRANGER: 201, OWNER: 201},
+    ),
+    ("GET", "/v1/me/saved-searches"): Row(
+        fixed("/v1/me/saved-searches"), {ANON: 401, STRANGER: 200, OWNER: 200}
+    ),
+    ("DELETE", "/v1/me/saved-searches/{saved_search_id}"): Row(
+        on(_saved_search, "/v1/me/saved-searches/{}"), {ANON: 401, STRANGER: 404, OWNER: 204}
+    ),
+    ("GET", "/v1/me/notifications"): Row(
+        fixed("/v1/me/notifications"), {ANON: 401, STRANGER: 200, OWNER: 200}
+    ),
+    ("POST", "/v1/me/notifications/read"): Row(
+        fixed("/v1/me/notifications/read", {"all": True}), {ANON: 401, STRANGER: 200, OWNER: 200}
     ),
     ("GET", "/v1/search/suggest"): Row(
         fixed("/v1/search/suggest?q=su"), {ANON: 200, STRANGER: 200, OWNER: 200}

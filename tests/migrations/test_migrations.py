@@ -163,7 +163,8 @@ def test_cli_on_the_embedded_store(monkeypatch: pytest.MonkeyPatch, es_url: str)
         assert "applied 0001_collection_indexes" in result.output
         assert "applied 0002_search_index" in result.output
         assert "applied 0003_search_booking_terms" in result.output
-        result = runner.invoke(app, ["migrate", "down", "--steps", "3"], env=env)
+        assert "applied 0004_discovery_indexes" in result.output
+        result = runner.invoke(app, ["migrate", "down", "--steps", "4"], env=env)
         assert result.exit_code == 0, result.output
         assert "nothing to revert" in result.output  # each command gets a fresh embedded store
     finally:

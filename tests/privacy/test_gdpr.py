@@ -167,7 +167,14 @@ async def test_erasure_anonymises_revokes_keeps_records_and_leaves_search(
 
         r = await client.delete("/v1/me", headers=me.headers)
         assert r.status_code == 202, r.text
-        assert r.json()["erased"] == {"messages": 1, "sessions": 2, "listings": 1}
+        assert r.json()["erased"] == {
+            "messages": 1,
+            "sessions": 2,
+            "listings": 1,
+            "wishlist": 0,
+            "saved_searches": 0,
+            "notifications": 0,
+        }
 
         user = await User.get(ObjectId(me.id))
         assert user is not None and user.erased_at is not None
