@@ -41,6 +41,8 @@ TAGS: list[dict[str, Any]] = [
     {"name": "messages", "description": "Conversations between guests and hosts."},
     {"name": "privacy", "description": "GDPR export and erasure of the caller's data."},
     {"name": "admin", "description": "Operator reports (admin role)."},
+    {"name": "wishlists", "description": "The caller's saved listings (hearts)."},
+    {"name": "alerts", "description": "Saved searches and the notifications they raise."},
 ]
 
 # Route name -> operationId, where camelCasing the route name is not the name clients want.
@@ -55,11 +57,13 @@ OPERATION_IDS: dict[str, str] = {
     "webhook": "receivePaymentWebhook",
     "post_message": "sendMessage",
     "revenue_report": "getRevenueReport",
+    "wishlist": "getWishlist",
 }
 
 # (operationId, query parameter) -> the component name of its enum.
 PARAMETER_ENUMS: dict[tuple[str, str], str] = {
     ("searchListings", "sort"): "SearchSort",
+    ("searchMap", "sort"): "SearchSort",
     ("listBookings", "as"): "BookingRole",
     ("listOwnListings", "owner"): "OwnerFilter",
     ("getRevenueReport", "group_by"): "RevenueGroupBy",
@@ -197,6 +201,47 @@ OPERATIONS: dict[str, Text] = {
         "Confirm a payment (test mode)",
         "Built-in provider only (404 otherwise): plays the provider's client SDK with the "
         "`client_secret`, and the signed webhook is applied before the answer.",
+    ),
+    "searchMap": Text(
+        "Map clusters of a search",
+        "Every filter of `searchListings`, plus the viewport `bbox` and `zoom`: clusters from "
+        "`geotile_grid` cells with their centroid, count and cell bbox; up to 3 top-ranked "
+        "`listing_ids` in a cluster of at most 3. Counts sum to the list's `total`.",
+    ),
+    "similarListings": Text(
+        "Listings similar to one",
+        "Text similarity over title, description and amenities, boosted by category, distance "
+        "and price; never the listing itself, only published ones, bookable for the dates and "
+        "guests given. A listing that is not published is 404.",
+    ),
+    "saveListing": Text(
+        "Save a listing", "Adds it to the caller's wishlist; idempotent (204 again)."
+    ),
+    "unsaveListing": Text(
+        "Unsave a listing", "Removes it from the caller's wishlist; idempotent (204 again)."
+    ),
+    "getWishlist": Text(
+        "My wishlist",
+        "Newest saved first, cursor pages; a listing since closed or deleted shows as "
+        "`available: false` with no listing, never a 404.",
+    ),
+    "createSavedSearch": Text(
+        "Save a search",
+        "`params` takes any search parameter and is validated as search validates it (422 "
+        "naming `params.<field>`); at most 50 per user (409 beyond).",
+    ),
+    "listSavedSearches": Text("My saved searches", "Newest first."),
+    "deleteSavedSearch": Text(
+        "Delete a saved search", "Another user's saved search is 404, like a missing one."
+    ),
+    "listNotifications": Text(
+        "My notifications",
+        "New listings and price drops for the caller's saved searches, newest first, cursor "
+        "pages, with `unread_count`.",
+    ),
+    "readNotifications": Text(
+        "Mark notifications read",
+        "`{ids: [...]}` or `{all: true}`; an id that is not the caller's is 404.",
     ),
     "receivePaymentWebhook": Text(
         "Payment provider webhook",

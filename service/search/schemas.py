@@ -175,8 +175,9 @@ class Cluster(BaseModel):
     lat: float = Field(description="centroid of the listings in the tile")
     lon: float
     count: int
-    bbox: tuple[float, float, float, float] = Field(
-        description="the tile: min_lon, min_lat, max_lon, max_lat"
+    # A list of exactly four, not a tuple: generated clients and linters want `items`.
+    bbox: list[float] = Field(
+        min_length=4, max_length=4, description="the tile: min_lon, min_lat, max_lon, max_lat"
     )
     listing_ids: list[str] = Field(
         description="the top-ranked ids (at most 3) when count <= 3, else empty"
