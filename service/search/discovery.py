@@ -19,7 +19,7 @@ MAX_PRECISION = 29  # geotile_grid's finest
 # in a returned bucket (a coarser precision is used for a huge bbox at a deep zoom).
 MAX_TILES = 4096
 IDS_UP_TO = 3  # a cluster this small names its listings
-SIMILAR_SOURCE = [F.ID, F.TITLE, F.CATEGORY, F.PRICE, F.LOCATION, F.CITY, F.RATING]
+SIMILAR_SOURCE = list(sq.HIT_SOURCE)  # hits shaped by the same `hit_of` as search
 
 
 def _tile_x(lon: float, precision: int) -> float:

@@ -529,6 +529,13 @@ def build_query(
     return query, post
 
 
+# What `hit_of` reads from a search document: every query whose hits it shapes asks for these.
+HIT_SOURCE = (
+    *(F.ID, F.TITLE, F.CATEGORY, F.PRICE, F.LOCATION, F.CITY, F.RATING),
+    *(F.UNIT, F.CAPACITY, F.INSTANT_BOOK, F.MIN_NIGHTS, F.PRICING),
+)
+
+
 def build_body(
     p: SearchParams,
     *,
@@ -544,11 +551,7 @@ def build_body(
         "size": size,
         "sort": _sort(p, basis),
         "track_total_hits": True,
-        "_source": [
-            *(F.ID, F.TITLE, F.CATEGORY, F.PRICE, F.LOCATION, F.CITY, F.RATING),
-            *(F.UNIT, F.CAPACITY, F.INSTANT_BOOK, F.MIN_NIGHTS, F.PRICING),
-            *([F.BUSY, F.NOTICE_HOURS] if p.flexible else []),
-        ],
+        "_source": [*HIT_SOURCE, *([F.BUSY, F.NOTICE_HOURS] if p.flexible else [])],
     }
     if post:
         body["post_filter"] = {"bool": {"filter": list(post.values())}}

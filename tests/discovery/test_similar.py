@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from bson import ObjectId
@@ -70,10 +70,13 @@ async def test_similar_applies_search_bookability_and_only_published(
     small = await publish(client, host.headers, listing_body(**CABIN, capacity=1))
     r = await client.post("/v1/listings", json=listing_body(**CABIN), headers=host.headers)
     draft = r.json()["id"]
+    # Within the booking horizon: search only returns stays that could be booked.
+    day0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=60)
+    night = (day0 + timedelta(days=1)).date()
     hold = {
         "booking_id": "b1",
-        "start": datetime(2031, 5, 10, tzinfo=UTC),
-        "end": datetime(2031, 5, 13, tzinfo=UTC),
+        "start": day0,
+        "end": day0 + timedelta(days=3),
         "seats": 0,
         "quantity": 0,
     }
@@ -81,13 +84,13 @@ async def test_similar_applies_search_bookability_and_only_published(
     await sync()
 
     assert {h["id"] for h in await _similar(client, here)} == {booked, small}
-    dated = {"check_in": "2031-05-11", "check_out": "2031-05-12"}
+    dated = {"check_in": night.isoformat(), "check_out": (night + timedelta(days=1)).isoformat()}
     assert {h["id"] for h in await _similar(client, here, **dated)} == {small}
     assert {h["id"] for h in await _similar(client, here, guests=3)} == {booked}
     r = await client.get(f"/v1/listings/{draft}/similar")
     assert r.status_code == 404
     assert (await client.get("/v1/listings/not-an-id/similar")).status_code == 404
-    r = await client.get(f"/v1/listings/{here}/similar", params={"check_in": "2031-05-11"})
+    r = await client.get(f"/v1/listings/{here}/similar", params={"check_in": night.isoformat()})
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["query", "check_out"]
     r = await client.get(f"/v1/listings/{here}/similar", params={"limit": 0})
