@@ -54,10 +54,10 @@ class Pricing(BaseModel):
 
     cleaning_fee: Money | None = Field(default=None, description="charged once per stay")
     weekly_discount_bps: int = Field(
-        default=0, ge=0, le=10_000, description="off the subtotal of stays of 7+ nights"
+        default=0, ge=0, le=10_000, strict=True, description="off the subtotal of 7+ nights"
     )
     monthly_discount_bps: int = Field(
-        default=0, ge=0, le=10_000, description="off the subtotal of stays of 28+ nights"
+        default=0, ge=0, le=10_000, strict=True, description="off the subtotal of 28+ nights"
     )
 
 

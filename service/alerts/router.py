@@ -27,8 +27,13 @@ router = APIRouter(tags=["alerts"])
     responses=problem_responses(401, 409, 422, 429),
     summary="Save search parameters; new matches and price drops become notifications",
 )
-async def create_saved_search(body: SavedSearchIn, user: CurrentUser) -> SavedSearchOut:
-    return SavedSearchOut.of(await service.create_saved_search(user, data=body))
+async def create_saved_search(
+    body: SavedSearchIn, user: CurrentUser, response: Response
+) -> SavedSearchOut:
+    """201 with `Location` naming the list it joined (a saved search has no URL of its own)."""
+    saved = await service.create_saved_search(user, data=body)
+    response.headers["Location"] = "/v1/me/saved-searches"
+    return SavedSearchOut.of(saved)
 
 
 @router.get(

@@ -19,6 +19,14 @@ class SavedSearchParams(SearchFilters):
 
     model_config = ConfigDict(extra="forbid")
 
+    # A JSON body, unlike the query string these names come from: integers are integers
+    # ("4" or 4.0 is a 422, as everywhere else in a body).
+    price_min: int | None = Field(default=None, ge=0, le=10**12, strict=True)
+    price_max: int | None = Field(default=None, ge=0, le=10**12, strict=True)
+    guests: int | None = Field(default=None, ge=1, le=10_000, strict=True)
+    quantity: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
+    nights: int | None = Field(default=None, ge=1, le=365, strict=True)
+
 
 class SavedSearchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -302,7 +302,7 @@ class Topology:
         """`marketplace indexer run`, once it says it follows the change stream."""
         assert self.indexer is None or not self.indexer.alive()
         self.indexer = self.start("indexer", "indexer", "run")
-        self.indexer.wait_for(r"indexer running \(ChangeStreamSource\)", timeout_s)
+        self.indexer.wait_for(r"indexer running \(ChangeStreamSource[;)]", timeout_s)
         out = self.indexer.output()
         assert "indexer source: changestream" in out, out
         return self.indexer
@@ -310,7 +310,7 @@ class Topology:
     async def astart_indexer(self, timeout_s: float = 120.0) -> Proc:
         assert self.indexer is None or not self.indexer.alive()
         self.indexer = self.start("indexer", "indexer", "run")
-        await self.indexer.await_for(r"indexer running \(ChangeStreamSource\)", timeout_s)
+        await self.indexer.await_for(r"indexer running \(ChangeStreamSource[;)]", timeout_s)
         out = self.indexer.output()
         assert "indexer source: changestream" in out, out
         return self.indexer

@@ -33,7 +33,7 @@ from indexers.runner import build_indexer
 from service.core.config import Settings
 from service.listings.store import apply_write
 from service.localnode.children import spawn
-from tests.conftest import _drop_test_indices
+from tests.conftest import _drop_test_indices, secret_env
 from tests.indexers.helpers import insert, make_listing, oid, until_in_sync
 
 pytestmark = pytest.mark.realmongo
@@ -214,11 +214,14 @@ async def test_sigkill_of_the_active_indexer_fails_over_to_the_waiting_one(
     es_url: str, mongo_url: str
 ) -> None:
     """Deployed as documented: `migrate up` on a fresh database, then two `indexer run`."""
+    secrets_ = secret_env()
     settings = Settings(
         mongodb_url=mongo_url,
         mongodb_database=f"t_{uuid.uuid4().hex[:10]}",
         elasticsearch_url=es_url,
         elasticsearch_index_prefix=f"t{uuid.uuid4().hex[:10]}-",
+        webhook_secret=secrets_["WEBHOOK_SECRET"],
+        cursor_secret=secrets_["CURSOR_SECRET"],
     )
     prefix = settings.elasticsearch_index_prefix
     name = alias_name(prefix)
@@ -230,6 +233,7 @@ async def test_sigkill_of_the_active_indexer_fails_over_to_the_waiting_one(
         "ELASTICSEARCH_INDEX_PREFIX": prefix,
         "INDEXER_LEASE_TTL_S": "3",
         "LOG_LEVEL": "INFO",
+        **secrets_,  # outside the embedded default, placeholder secrets are refused
     }
     migrated = _cli(env, "migrate", "up")
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr

@@ -25,6 +25,7 @@ DERIVED: dict[str, set[str]] = {
     F.PRICE: {"price"},
     F.STAY_CHARGE: {"price", "pricing", "unit"},
     F.UNIT: {"unit"},
+    F.INSTANT_BOOK: {"rules"},
     F.MIN_NIGHTS: {"rules"},
     F.MAX_NIGHTS: {"rules"},
     F.NOTICE_HOURS: {"rules"},

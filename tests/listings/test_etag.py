@@ -133,6 +133,12 @@ async def test_every_201_carries_location(
         f"/v1/conversations/{cid}/messages", json={"text": "again"}, headers=guest.headers
     )
     seen[("POST", "/v1/conversations/{conversation_id}/messages")] = msg.headers["location"]
+    saved = await client.post(
+        "/v1/me/saved-searches",
+        json={"name": "lofts", "params": {"q": "loft"}},
+        headers=guest.headers,
+    )
+    seen[("POST", "/v1/me/saved-searches")] = saved.headers["location"]
     # A review needs a completed booking: its 201 is checked in tests/reviews; here its schema.
     assert ("POST", "/v1/bookings/{booking_id}/review") in created
     assert created - set(seen) == {("POST", "/v1/bookings/{booking_id}/review")}
@@ -145,9 +151,11 @@ async def test_every_201_carries_location(
         ("POST", "/v1/conversations/{conversation_id}/messages"): (
             f"/v1/conversations/{cid}/messages"
         ),
+        ("POST", "/v1/me/saved-searches"): "/v1/me/saved-searches",
     }
     for url in seen.values():  # each Location is a URL of this API that answers
-        who = guest.headers if "bookings" in url or "conversations" in url else host.headers
+        guests_own = ("bookings", "conversations", "saved-searches")
+        who = guest.headers if any(part in url for part in guests_own) else host.headers
         if url == "/v1/me":
             continue
         assert (await client.get(url, headers=who)).status_code == 200, url
