@@ -34,6 +34,7 @@ from elasticsearch import Elasticsearch
 
 from service.localnode.children import spawn
 from service.localnode.elasticsearch_node import ES_USER, LocalNode, find_java_home
+from tests.conftest import listing_body
 from tests.services import free_port
 
 MARKETPLACE = Path(sys.executable).parent / "marketplace"
@@ -380,23 +381,6 @@ async def register(http: httpx.AsyncClient, role: str) -> dict[str, str]:
     r = await http.post("/v1/auth/login", json={"email": email, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
-
-
-def listing_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "title": "Sunny loft near the canal",
-        "description": "Bright two-room loft with a balcony.",
-        "category": "apartment",
-        "amenities": ["wifi", "kitchen"],
-        "attributes": {"bedrooms": 2, "pets": False},
-        "location": {"lat": 52.37, "lon": 4.89},
-        "address": {"line1": "Prinsengracht 1", "city": "Amsterdam", "country": "NL"},
-        "price": {"amount": 12000, "currency": "EUR"},
-        "unit": "night",
-        "capacity": 4,
-    }
-    body.update(overrides)
-    return body
 
 
 def in_city(city: str, **overrides: Any) -> dict[str, Any]:
