@@ -3,6 +3,7 @@
 from documents.audit import AuditEvent
 from documents.booking import Booking, BookingStatus, PriceBreakdown
 from documents.discovery import Notification, NotificationKind, SavedSearch, WishlistEntry
+from documents.fx import FxTable
 from documents.idempotency import IdempotencyRecord
 from documents.indexing import DeadLetter, IndexerCheckpoint, IndexerLease
 from documents.ledger import EntryKind, LedgerEntry
@@ -43,6 +44,7 @@ ALL_DOCUMENTS: list[type] = [
     WishlistEntry,
     SavedSearch,
     Notification,
+    FxTable,
 ]
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "Conversation",
     "DeadLetter",
     "EntryKind",
+    "FxTable",
     "Hold",
     "IdempotencyRecord",
     "IndexerCheckpoint",

@@ -1,0 +1,155 @@
+"""The marketplace's exchange-rate table and the one money conversion everything uses.
+
+The table is versioned: every change inserts a new `FxTable` with the next `version` (a unique
+index makes two tables with one version impossible), so a search result can say which rates it
+used and the indexer can tell that its projection is out of date.
+
+Conversion (`convert`) is written once, here, because the search bounds, the search display
+and the indexer's sort figures must agree to the minor unit: exact rational arithmetic on the
+decimal rates, each currency's ISO 4217 minor-unit exponent, rounded half-even exactly once.
+It lives in `documents` so that both `indexers` and `service` may import it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+import pymongo
+from beanie import Document
+from iso4217 import Currency as Iso4217
+from pydantic import Field
+
+from documents.values import utcnow
+
+# Sort figures are base-currency minor units times this: floor() keeps them in order, and two
+# stays whose exact base values differ by at least 1e-6 of a base minor unit never tie.
+BASE_FIGURE_SCALE = 10**6
+_LONG_MAX = 2**63 - 1
+# Plain decimals only: no sign, exponent, NaN or spaces, at most 30 significant characters.
+_DECIMAL = re.compile(r"[0-9]{1,18}(\.[0-9]{1,12})?")
+
+
+def minor_exponent(code: str) -> int:
+    """ISO 4217 minor-unit exponent (KRW 0, EUR 2, BHD 3), from the maintained `iso4217` data.
+
+    ValueError for a code that is not ISO 4217 or has no minor unit (XAU, XXX: not money)."""
+    try:
+        exponent = Iso4217(code).exponent
+    except ValueError:
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code") from None
+    if exponent is None:
+        raise ValueError(f"{code!r} has no minor unit (not a currency one can charge in)")
+    return int(exponent)
+
+
+def parse_rate(raw: str) -> Fraction:
+    """A rate as the API takes it: a plain positive decimal string ("1456.2")."""
+    if not isinstance(raw, str) or not _DECIMAL.fullmatch(raw):
+        raise ValueError("must be a decimal string such as '1.0832'")
+    value = Fraction(Decimal(raw))
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+class FxTable(Document):
+    """One version of the table: 1 `base` = `rates[code]` units of `code` (decimal strings,
+    kept as strings so the exact figure the admin typed is what is stored and converted)."""
+
+    version: int
+    base: str
+    rates: dict[str, str] = Field(default_factory=dict)
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str | None = None
+
+    class Settings:
+        name = "fx_tables"
+        use_state_management = False
+        indexes = [pymongo.IndexModel([("version", -1)], name="version_unique", unique=True)]
+
+    def rates_of(self) -> Rates:
+        return Rates.of(self.version, self.base, self.rates)
+
+
+@dataclass(frozen=True)
+class Rates:
+    """A table ready to convert with: exact rates, the base at 1."""
+
+    version: int
+    base: str
+    table: dict[str, Fraction]
+
+    @classmethod
+    def of(cls, version: int, base: str, rates: dict[str, str]) -> Rates:
+        table = {code: parse_rate(r) for code, r in rates.items()}
+        table[base] = Fraction(1)
+        return cls(version, base, table)
+
+    def knows(self, code: str) -> bool:
+        return code in self.table
+
+    def factor(self, source: str, target: str) -> Fraction:
+        """Minor units of `target` per minor unit of `source`, exactly."""
+        scale = Fraction(10) ** (minor_exponent(target) - minor_exponent(source))
+        return self.table[target] / self.table[source] * scale
+
+
+def _round_half_even(x: Fraction) -> int:
+    return round(x)  # Fraction.__round__ without digits is exact and rounds half to even
+
+
+def convert(rates: Rates, amount: int, source: str, target: str) -> int:
+    """`amount` minor units of `source` in minor units of `target`: THE conversion.
+
+    amount * (rate_target / rate_source) * 10^(exp_target - exp_source), computed exactly and
+    rounded half-even once. Non-decreasing in `amount`; the identity when source == target."""
+    if source == target:
+        return amount
+    return _round_half_even(amount * rates.factor(source, target))
+
+
+def max_source(rates: Rates, bound: int, source: str, target: str) -> int:
+    """The largest amount of `source` whose conversion to `target` is <= `bound` (-1: none).
+
+    Exact inversion of `convert`: round_half_even(x) <= P  <=>  x < P + 1/2, or x == P + 1/2
+    with P even (a tie rounds to the even neighbour)."""
+    if source == target:
+        return bound
+    if bound < 0:
+        return -1
+    f = rates.factor(source, target)
+    edge = Fraction(2 * bound + 1, 2)
+    t = math.floor(edge / f)
+    if t * f == edge and bound % 2 == 1:
+        t -= 1
+    return t
+
+
+def min_source(rates: Rates, bound: int, source: str, target: str) -> int:
+    """The smallest amount of `source` >= 0 whose conversion to `target` is >= `bound`.
+
+    round_half_even(x) >= P  <=>  x > P - 1/2, or x == P - 1/2 with P even."""
+    if source == target:
+        return max(bound, 0)
+    if bound <= 0:
+        return 0
+    f = rates.factor(source, target)
+    edge = Fraction(2 * bound - 1, 2)
+    t = math.ceil(edge / f)
+    if t * f == edge and bound % 2 == 1:
+        t += 1
+    return t
+
+
+def base_figure(rates: Rates, amount: int, source: str) -> int:
+    """A sort key comparable across currencies: the amount in base minor units, exactly,
+    times BASE_FIGURE_SCALE, floored (monotone, so it never reorders one currency's amounts;
+    across currencies it orders by the exact value, which `convert` then rounds monotonically).
+    Clamped to the long range Elasticsearch stores."""
+    exact = amount * rates.factor(source, rates.base) * BASE_FIGURE_SCALE
+    return min(math.floor(exact), _LONG_MAX)

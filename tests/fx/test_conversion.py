@@ -1,0 +1,105 @@
+"""The one conversion rule (documents.fx): ISO 4217 exponents, half-even rounding once, and
+the exact inverses the search bounds are built from."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from documents.fx import (
+    Rates,
+    base_figure,
+    convert,
+    max_source,
+    min_source,
+    minor_exponent,
+    parse_rate,
+)
+from documents.values import CURRENCY_EXPONENT
+
+RATES = Rates.of(7, "EUR", {"USD": "1.0832", "KRW": "1456.2", "BHD": "0.4105", "JPY": "162.5"})
+CODES = sorted(RATES.table)
+amounts = st.integers(min_value=0, max_value=10**12)
+codes = st.sampled_from(CODES)
+
+
+def test_exponents_come_from_iso_4217() -> None:
+    assert [minor_exponent(c) for c in ("KRW", "EUR", "BHD", "JPY", "USD")] == [0, 2, 3, 0, 2]
+    # The currencies listings may be priced in agree with the ISO data.
+    assert {c: minor_exponent(c) for c in CURRENCY_EXPONENT} == CURRENCY_EXPONENT
+    for bad in ("ZZZ", "eur", "XAU"):
+        with pytest.raises(ValueError):
+            minor_exponent(bad)
+
+
+def test_worked_examples() -> None:
+    # 100.00 EUR = 145620 KRW; 145620 KRW back is 100.00 EUR.
+    assert convert(RATES, 10_000, "EUR", "KRW") == 145_620
+    assert convert(RATES, 145_620, "KRW", "EUR") == 10_000
+    # 1.000 BHD = 1 / 0.4105 EUR = 2.43605... EUR -> 244 cents; into KRW via the cross rate.
+    assert convert(RATES, 1_000, "BHD", "EUR") == 244
+    assert convert(RATES, 1_000, "BHD", "KRW") == round(Fraction(14562, 10) / Fraction("0.4105"))
+
+
+def test_rounding_is_half_even_once() -> None:
+    rates = Rates.of(1, "EUR", {"USD": "1.5"})
+    # 1 cent EUR = 1.5 cents USD -> 2 (even); 3 cents = 4.5 -> 4 (even), never 5.
+    assert convert(rates, 1, "EUR", "USD") == 2
+    assert convert(rates, 3, "EUR", "USD") == 4
+    assert convert(rates, 5, "EUR", "USD") == 8  # 7.5 -> 8
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "1e3", "NaN", "", " 1.0", "1,5", "Infinity", "0.000"])
+def test_rates_must_be_positive_plain_decimals(raw: str) -> None:
+    with pytest.raises(ValueError):
+        parse_rate(raw)
+
+
+@given(amounts, codes)
+def test_identity_for_the_same_currency(amount: int, code: str) -> None:
+    assert convert(RATES, amount, code, code) == amount
+
+
+@settings(max_examples=300)
+@given(amounts, amounts, codes, codes)
+def test_monotone(a: int, b: int, source: str, target: str) -> None:
+    lo, hi = sorted((a, b))
+    assert convert(RATES, lo, source, target) <= convert(RATES, hi, source, target)
+    assert base_figure(RATES, lo, source) <= base_figure(RATES, hi, source)
+
+
+@settings(max_examples=300)
+@given(st.integers(min_value=0, max_value=10**9), codes, codes)
+def test_inverses_are_exact(bound: int, source: str, target: str) -> None:
+    """max_source/min_source are the exact edges of {t: convert(t) <= / >= bound}."""
+    t = max_source(RATES, bound, source, target)
+    if t >= 0:
+        assert convert(RATES, t, source, target) <= bound
+    assert convert(RATES, t + 1, source, target) > bound
+    u = min_source(RATES, bound, source, target)
+    assert convert(RATES, u, source, target) >= bound
+    if u > 0:
+        assert convert(RATES, u - 1, source, target) < bound
+
+
+@given(st.integers(min_value=0, max_value=10**6), st.sampled_from(["1.5", "2.5", "0.5", "4"]))
+def test_inverses_at_exact_ties(bound: int, rate: str) -> None:
+    """Rates that put amounts exactly on .5: the tie side must follow half-even."""
+    rates = Rates.of(1, "EUR", {"USD": rate})
+    t = max_source(rates, bound, "EUR", "USD")
+    assert t < 0 or convert(rates, t, "EUR", "USD") <= bound
+    assert convert(rates, t + 1, "EUR", "USD") > bound
+    u = min_source(rates, bound, "EUR", "USD")
+    assert convert(rates, u, "EUR", "USD") >= bound
+    assert u == 0 or convert(rates, u - 1, "EUR", "USD") < bound
+
+
+def test_base_figure_orders_across_currencies() -> None:
+    # 145620 KRW and 100.00 EUR are the same money; 1 KRW more is more.
+    eur = base_figure(RATES, 10_000, "EUR")
+    assert base_figure(RATES, 145_620, "KRW") == eur
+    assert base_figure(RATES, 145_621, "KRW") > eur
+    assert base_figure(RATES, 145_619, "KRW") < eur
