@@ -25,6 +25,7 @@ from service.core.openapi import install_openapi, operation_id
 from service.core.openapi_shapes import name_body_shapes
 from service.core.redis import make_redis
 from service.core.sessions import SessionStore
+from service.fx.router import router as fx_router
 from service.listings.router import router as listings_router
 from service.messaging.router import router as messaging_router
 from service.ops.router import router as ops_router
@@ -54,6 +55,7 @@ ROUTERS = [
     reviews_router,
     messaging_router,
     reports_router,
+    fx_router,
 ]
 
 

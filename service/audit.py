@@ -19,6 +19,7 @@ ROLES_CHANGED = "account.roles_changed"
 ACCOUNT_ERASED = "account.erased"
 PAYOUT_CREATED = "payout.created"
 PAYOUT_PAID = "payout.paid"
+FX_RATES_SET = "fx.rates_set"
 
 
 async def record(

@@ -15,6 +15,7 @@ from indexers.cli import make_apps as make_index_apps
 from migrations.cli import make_app as make_migrate_app
 from service.accounts.cli import app as accounts_app
 from service.core.config import get_settings
+from service.fx.cli import app as fx_app
 from service.payments.cli import app as ledger_app
 from service.seeding.cli import seed as seed_command
 
@@ -30,6 +31,7 @@ app.command("seed")(seed_command)
 app.add_typer(indexer_app, name="indexer")
 app.add_typer(index_app, name="index")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(fx_app, name="fx")
 
 
 @app.command()

@@ -43,6 +43,7 @@ TAGS: list[dict[str, Any]] = [
     {"name": "admin", "description": "Operator reports (admin role)."},
     {"name": "wishlists", "description": "The caller's saved listings (hearts)."},
     {"name": "alerts", "description": "Saved searches and the notifications they raise."},
+    {"name": "currency", "description": "The exchange-rate table search converts prices with."},
 ]
 
 # Route name -> operationId, where camelCasing the route name is not the name clients want.
@@ -58,6 +59,8 @@ OPERATION_IDS: dict[str, str] = {
     "post_message": "sendMessage",
     "revenue_report": "getRevenueReport",
     "wishlist": "getWishlist",
+    "put_fx_table": "setFxTable",
+    "get_fx_table": "getFxTable",
 }
 
 # (operationId, query parameter) -> the component name of its enum.
@@ -277,6 +280,17 @@ OPERATIONS: dict[str, Text] = {
         "GMV, refunds, commission and guest fees per month or category and currency between "
         "`from` (inclusive) and `to` (exclusive); admin only.",
     ),
+    "setFxTable": Text(
+        "Set the exchange-rate table",
+        "Admin only, audited. `rates` are decimal strings meaning 1 `base` = rate units of the "
+        "code (the base itself is left out); the answer is the stored table with the next "
+        "`version`. An unknown or ill-formed code, or a rate that is not a positive plain "
+        "decimal, is a 422 naming it (`rates.KRW`). Search reflects a change within 5 s.",
+    ),
+    "getFxTable": Text(
+        "The exchange-rate table",
+        "The current version, as `PUT /v1/admin/fx` stored it; 404 before the first one.",
+    ),
 }
 
 _LISTING = {
@@ -316,6 +330,7 @@ REQUEST_EXAMPLES: dict[str, Any] = {
         "text": "Is the loft free in December?",
     },
     "sendMessage": {"text": "Yes, from the 10th."},
+    "setFxTable": {"base": "EUR", "rates": {"USD": "1.0832", "KRW": "1456.2", "BHD": "0.4105"}},
     "receivePaymentWebhook": {
         "id": "evt_1Nq0xY",
         "type": "payment_intent.succeeded",

@@ -45,6 +45,8 @@ OPERATION_IDS = {
     "getMetrics": "GET /metrics",
     "getReadiness": "GET /readyz",
     "getRevenueReport": "GET /v1/admin/reports/revenue",
+    "setFxTable": "PUT /v1/admin/fx",
+    "getFxTable": "GET /v1/fx",
     "listBookings": "GET /v1/bookings",
     "listConversations": "GET /v1/conversations",
     "listMessages": "GET /v1/conversations/{conversation_id}/messages",

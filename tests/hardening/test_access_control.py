@@ -139,6 +139,24 @@ def create_on(
     return build
 
 
+FX_TABLE = {"base": "EUR", "rates": {"USD": "1.0832", "KRW": "1456.2"}}
+
+
+def fx_table_set(url: str) -> Build:
+    """A public read of the exchange-rate table, after the admin has set one."""
+
+    async def build(w: World) -> Callable[[str], Awaitable[Call]]:
+        r = await w.client.put("/v1/admin/fx", json=FX_TABLE, headers=w.admin.headers)
+        assert r.status_code == 200, r.text
+
+        async def per_actor(who: str) -> Call:
+            return url, None, {}
+
+        return per_actor
+
+    return build
+
+
 def own_session(url: str) -> Build:
     """Operations that end a session or an account: every caller acts on a throwaway user."""
 
@@ -407,6 +425,13 @@ TABLE: dict[tuple[str, str], Row] = {
         {ANON: 401, STRANGER: 403, OWNER: 200},
         "admin",
     ),
+    ("PUT", "/v1/admin/fx"): Row(
+        fixed("/v1/admin/fx", FX_TABLE),
+        {ANON: 401, STRANGER: 403, OWNER: 200},
+        "admin",
+    ),
+    # Public: the rates search converts with.
+    ("GET", "/v1/fx"): Row(fx_table_set("/v1/fx"), {ANON: 200, STRANGER: 200, OWNER: 200}),
 }
 
 
