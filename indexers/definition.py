@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 # Bump when the mapping changes incompatibly; `marketplace index rebuild` moves the alias.
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3
 
 
 class F:
@@ -36,6 +36,12 @@ class F:
     # Night unit: what a stay of n nights costs before the guest fee (subtotal - discount +
     # cleaning fee), for n = 1..QUOTED_NIGHTS, under "n1".."n30". See `stay_charge_field`.
     STAY_CHARGE = "stay_charge"
+    # The same figures in the fx table's base currency, for sorts across currencies: base minor
+    # units x documents.fx.BASE_FIGURE_SCALE (floored), for the unit price and each stay_charge
+    # n<k>, computed with table version FX_VERSION (absent: no table, or a currency it lacks).
+    PRICE_BASE = "price_base"
+    STAY_BASE = "stay_base"
+    FX_VERSION = "fx_version"
     UNIT = "unit"
     # Booking terms a hit must show so an app can book from a result list, and the rules a
     # dated search must honour (a hit is bookable for the dates asked).
@@ -70,6 +76,10 @@ QUOTED_NIGHTS = 30
 
 def stay_charge_field(nights: int) -> str:
     return f"{F.STAY_CHARGE}.n{nights}"
+
+
+def stay_base_field(nights: int) -> str:
+    return f"{F.STAY_BASE}.n{nights}"
 
 
 # Search fields the projection copies from the stored listing as they are (lists and dicts
@@ -127,6 +137,11 @@ MAPPINGS: dict[str, Any] = {
         F.STAY_CHARGE: {
             "properties": {f"n{n}": {"type": "long"} for n in range(1, QUOTED_NIGHTS + 1)}
         },
+        F.PRICE_BASE: {"type": "long"},
+        F.STAY_BASE: {
+            "properties": {f"n{n}": {"type": "long"} for n in range(1, QUOTED_NIGHTS + 1)}
+        },
+        F.FX_VERSION: {"type": "long"},
         F.UNIT: {"type": "keyword"},
         F.INSTANT_BOOK: {"type": "boolean"},
         F.MIN_NIGHTS: {"type": "integer"},

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from documents import BookingRules, Listing, ListingStatus, ReviewSummary, Unit
+from documents.fx import base_figurer
 from documents.listing import stay_charge
 from documents.values import as_utc
+from indexers import fxstate
 from indexers.definition import COPIED, QUOTED_NIGHTS, F
 
 HOUR = timedelta(hours=1)
@@ -101,6 +103,20 @@ def stay_charges(unit: str, price: int, pricing: dict[str, Any] | None) -> dict[
     return out
 
 
+def base_figures(currency: str, price: int, charges: dict[str, int]) -> dict[str, Any]:
+    """The sort figures in the base currency of the table in use (see F.PRICE_BASE): nothing
+    without a table or for a currency it cannot convert (such listings sort last)."""
+    rates = fxstate.current()
+    if rates is None or not rates.knows(currency):
+        return {F.PRICE_BASE: None, F.STAY_BASE: {}, F.FX_VERSION: None}
+    figure = base_figurer(rates, currency)
+    return {
+        F.PRICE_BASE: figure(price),
+        F.STAY_BASE: {k: figure(v) for k, v in charges.items()},
+        F.FX_VERSION: rates.version,
+    }
+
+
 def busy_periods(listing: Listing) -> list[tuple[datetime, datetime]]:
     """Periods in which the listing cannot take a (new) booking at all.
 
@@ -185,6 +201,7 @@ def project_stored(raw: dict[str, Any]) -> dict[str, Any]:
         }
     )
     doc.update(booking_terms(raw.get("rules") or {}))
+    doc.update(base_figures(price["currency"], price["amount"], doc[F.STAY_CHARGE]))
     inputs = [doc[F.TITLE], doc[F.CATEGORY], doc[F.CITY]]
     doc[F.SUGGEST] = {"input": list(dict.fromkeys(i for i in inputs if i))}
     return doc

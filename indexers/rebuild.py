@@ -16,7 +16,7 @@ from elasticsearch.helpers import async_scan, async_streaming_bulk
 
 from documents import DeadLetter, Listing, ListingStatus
 from documents.values import as_utc, utcnow
-from indexers import checkpoints, lease, metrics, store
+from indexers import checkpoints, fx, lease, metrics, store
 from indexers.aliases import (
     alias_targets,
     create_index,
@@ -162,6 +162,7 @@ async def rebuild(
         mark = now
 
     started = utcnow()
+    await fx.refresh()  # the snapshot's sort figures use the newest exchange-rate table
     new = new_index_name(cfg.prefix)
     await create_index(es, new, bulk_load=True)
     step("create")

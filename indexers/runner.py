@@ -24,7 +24,7 @@ import pymongo.errors
 from elasticsearch import ApiError, AsyncElasticsearch
 
 from documents.values import utcnow
-from indexers import checkpoints, metrics
+from indexers import checkpoints, fx, metrics
 from indexers.config import IndexerConfig
 from indexers.definition import alias_name
 from indexers.lease import Lease, LeaseLost
@@ -98,6 +98,10 @@ class Indexer:
         self._buffer: list[Change] = []
         self._first_at: float | None = None
         self._opened = False
+        self._fx_due = 0.0  # monotonic time of the next look for a newer fx table
+        # Whether the index may hold figures of another table: at start (the index may predate
+        # the newest table) and after a new version, until a re-projection has succeeded.
+        self._fx_pending = True
 
     @classmethod
     def polling(cls, es: AsyncElasticsearch, settings: Any, **kw: Any) -> Indexer:
@@ -155,9 +159,34 @@ class Indexer:
         self._buffer.extend(changes)
         return len(changes)
 
+    async def follow_fx(self) -> int:
+        """At most every fx.POLL_INTERVAL_S: load the newest exchange-rate table, and when the
+        index holds figures of another version, flush what is buffered (projected with the
+        old table, so it must land first) and re-project every searchable listing. Returns
+        how many it re-wrote."""
+        now = time.monotonic()
+        if now < self._fx_due:
+            return 0
+        self._fx_due = now + fx.POLL_INTERVAL_S
+        if await fx.refresh():
+            self._fx_pending = True
+        if not self._fx_pending:
+            return 0
+        if await fx.stale_count(self.es, self.writer.index) == 0:
+            self._fx_pending = False
+            return 0
+        self._check_lease()
+        await self.flush()
+        self._check_lease()
+        stats = await fx.reproject(self.writer, self.cfg.batch_size)
+        self.stats.add(stats)
+        self._fx_pending = False
+        return stats.indexed
+
     async def sync_once(self) -> int:
         """One fetch (no waiting) and flush; returns how many changes it handled."""
         await self.open()
+        await self.follow_fx()
         n = await self._fetch(0)
         await self.flush()
         return n
@@ -218,6 +247,7 @@ class Indexer:
             while stop is None or not stop.is_set():
                 try:
                     await self.open()
+                    await self.follow_fx()
                     wait = self.cfg.flush_interval_s
                     if self._first_at is not None:
                         wait = max(0.0, self._first_at + wait - time.monotonic())

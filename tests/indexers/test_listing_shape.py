@@ -24,6 +24,10 @@ DERIVED: dict[str, set[str]] = {
     F.LOCATION: {"location"},
     F.PRICE: {"price"},
     F.STAY_CHARGE: {"price", "pricing", "unit"},
+    # With the exchange-rate table (documents.fx.FxTable) in use by the indexer.
+    F.PRICE_BASE: {"price"},
+    F.STAY_BASE: {"price", "pricing", "unit"},
+    F.FX_VERSION: {"price"},
     F.UNIT: {"unit"},
     F.INSTANT_BOOK: {"rules"},
     F.MIN_NIGHTS: {"rules"},
