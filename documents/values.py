@@ -27,6 +27,7 @@ CURRENCY_EXPONENT: dict[str, int] = {
     "SGD": 2,
     "JPY": 0,
     "KRW": 0,
+    "BHD": 3,
 }
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]

@@ -8,6 +8,7 @@ history never holds two tables with one version.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 import pymongo
@@ -38,6 +39,32 @@ async def current_rates() -> Rates | None:
     return table.rates_of() if table is not None else None
 
 
+# Searches read the table on every request; within a process it is read from Mongo at most
+# once a second (a rate change still reaches search within the 5 s it may take). Keyed by the
+# collection object, so a process that re-initialises its database never sees another's.
+CACHE_TTL_S = 1.0
+_cache: tuple[object, float, Rates | None] | None = None
+
+
+async def cached_rates() -> Rates | None:
+    """The current table as search converts with it (at most CACHE_TTL_S old)."""
+    global _cache
+    coll = FxTable.get_motor_collection()
+    now = time.monotonic()
+    if _cache is not None and _cache[0] is coll and now - _cache[1] < CACHE_TTL_S:
+        return _cache[2]
+    rates = await current_rates()
+    _cache = (coll, now, rates)
+    return rates
+
+
+async def current_version() -> int | None:
+    """The rate table version search uses now: what a cache of search results must fold into
+    its key (display prices, currency bounds and sorts change with it)."""
+    rates = await cached_rates()
+    return rates.version if rates is not None else None
+
+
 async def set_table(
     actor_id: str | None, *, base: str, rates: dict[str, str], ip: str | None = None
 ) -> FxTable:
@@ -59,6 +86,8 @@ async def set_table(
         except DuplicateKeyError:
             log.info("fx: version %s taken by a concurrent write; retrying", table.version)
             continue
+        global _cache
+        _cache = None  # this process answers with the new table at once
         await audit.record(
             audit.FX_RATES_SET,
             actor_id=actor_id,

@@ -14,9 +14,10 @@ from typing import Any, Literal
 import orjson
 
 from documents import Pricing
+from documents.fx import Rates, convert, max_source, min_source
 from documents.listing import BOOKING_HORIZON, MAX_HOURS_PER_BOOKING, Unit
 from documents.values import Money, as_utc, midnight, utcnow
-from indexers.definition import QUOTED_NIGHTS, F, stay_charge_field
+from indexers.definition import QUOTED_NIGHTS, F, stay_base_field, stay_charge_field
 from service.core.errors import invalid
 from service.pricing import breakdown, max_charged, min_charged
 
@@ -35,7 +36,7 @@ RATING_BUCKETS = [4.5, 4.0, 3.5, 3.0]
 TERMS_FACET_SIZE = 50
 TEXT_FIELDS = [f"{F.TITLE}^3", f"{F.CATEGORY}^2", F.DESCRIPTION, F.AMENITIES, F.CITY_TEXT]
 # Parameters a cursor is not bound to (see SearchParams.fingerprint).
-CURSOR_FREE = frozenset({"facets"})
+CURSOR_FREE = frozenset({"facets", "fx"})
 EARTH_RADIUS_KM = 6371.0087714  # the mean radius Elasticsearch uses for arc distances
 
 
@@ -65,6 +66,21 @@ class SearchParams:
     to: date | None = None
     sort: Sort = "relevance"
     facets: list[str] = field(default_factory=list)
+    # Prices, bounds, sorts and the price facet in this currency, converted with `fx` (the
+    # rate table the service loaded; not part of the cursor: a rate change re-sorts, it does
+    # not make a different search).
+    currency: str | None = None
+    fx: Rates | None = None
+
+    @property
+    def priced(self) -> bool:
+        """Whether the search compares prices (bounds or a price sort)."""
+        return self.price_min is not None or self.price_max is not None or self.sort in PRICE_SORTS
+
+    @property
+    def converted(self) -> Rates | None:
+        """The rate table when prices are shown and compared in `currency`."""
+        return self.fx if self.currency is not None else None
 
     @property
     def origin(self) -> tuple[float, float] | None:
@@ -208,6 +224,58 @@ class PriceBasis:
         return max_charged(total, self.fee_bps) // self.divisor if total >= 0 else -1
 
 
+def base_sort_field(p: SearchParams) -> str:
+    """With `currency`: the price sort key comparable across currencies, the base-currency
+    figure of what the basis field holds (see indexers.definition.F.PRICE_BASE). Ordering by
+    the exact base value and then rounding with `convert` (monotone) never reorders distinct
+    display totals of one currency; across currencies it is exact but for the guest fee, which
+    the figure leaves out (a fee is rounded per listing, so stays whose totals are within a
+    minor unit of each other may come in either order)."""
+    n = p.stay_nights()
+    if n is not None and n <= QUOTED_NIGHTS:
+        return stay_base_field(n)
+    return F.PRICE_BASE
+
+
+def converted_range(
+    p: SearchParams, basis: PriceBasis, lo: int | None, hi: int | None, *, hi_open: bool = False
+) -> dict[str, Any]:
+    """Display-currency bounds [lo, hi] (or [lo, hi) with `hi_open`) as an exact query on the
+    listings' own stored figures: one clause per listing currency L of the table, `currency ==
+    L AND lower_L <= field <= upper_L`. Exact because each step inverts a monotone function
+    exactly: `documents.fx.max_source`/`min_source` give the edge amounts in L of the
+    half-even conversion to the display currency, and `PriceBasis` maps totals in L onto the
+    stored field (the guest fee and units, as without a currency). No scripting needed."""
+    rates, target = p.fx, p.currency
+    assert rates is not None and target is not None
+    clauses: list[dict[str, Any]] = []
+    for source in sorted(rates.table):
+        rng: dict[str, int] = {}
+        if lo is not None:
+            rng["gte"] = basis.lower(min_source(rates, lo, source, target))
+        if hi is not None:
+            if hi_open:
+                rng["lt"] = basis.lower(min_source(rates, hi, source, target))
+            else:
+                top = basis.upper(max_source(rates, hi, source, target))
+                if top < 0:
+                    continue  # nothing in this currency converts to <= hi
+                rng["lte"] = top
+        clauses.append(
+            {
+                "bool": {
+                    "filter": [
+                        {"term": {F.PRICE_CURRENCY: source}},
+                        {"range": {basis.field: rng}},
+                    ]
+                }
+            }
+        )
+    if not clauses:
+        return MATCH_NONE
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
 def price_basis(p: SearchParams, guest_fee_bps: int) -> PriceBasis:
     n = p.stay_nights()
     if n is not None:
@@ -278,7 +346,9 @@ def _facet_filters(p: SearchParams, basis: PriceBasis) -> dict[str, dict[str, An
         }
     if p.city:
         out["city"] = {"terms": {F.CITY: p.city}}
-    if p.price_min is not None or p.price_max is not None:
+    if p.converted is not None and (p.price_min is not None or p.price_max is not None):
+        out["price"] = converted_range(p, basis, p.price_min, p.price_max)
+    elif p.price_min is not None or p.price_max is not None:
         rng: dict[str, int] = {}
         if p.price_min is not None:
             rng["gte"] = basis.lower(p.price_min)
@@ -420,15 +490,19 @@ def _base_filters(
         )
     if p.guests is not None:
         filters.append({"range": {F.CAPACITY: {"gte": p.guests}}})
+    if p.converted is not None:
+        # Only listings whose price the table can convert have a price in `currency`.
+        filters.append({"terms": {F.PRICE_CURRENCY: sorted(p.converted.table)}})
     return filters, must_not
 
 
 def _sort(p: SearchParams, basis: PriceBasis) -> list[Any]:
     tiebreak = {F.ID: "asc"}
+    price = base_sort_field(p) if p.converted is not None else basis.field
     if p.sort == "price_asc":
-        return [{basis.field: "asc"}, tiebreak]
+        return [{price: "asc"}, tiebreak]
     if p.sort == "price_desc":
-        return [{basis.field: "desc"}, tiebreak]
+        return [{price: "desc"}, tiebreak]
     if p.sort == "distance":
         assert p.origin is not None
         return [
@@ -472,7 +546,7 @@ def _fits(key: object, value: object) -> bool:
     return math.isfinite(value) and _LONG_MIN <= value <= _LONG_MAX
 
 
-def _facet_agg(name: str, basis: PriceBasis) -> dict[str, Any]:
+def _facet_agg(name: str, basis: PriceBasis, p: SearchParams) -> dict[str, Any]:
     if name in ("category", "amenities", "city"):
         fld = {"category": F.CATEGORY, "amenities": F.AMENITIES, "city": F.CITY}[name]
         return {
@@ -480,6 +554,16 @@ def _facet_agg(name: str, basis: PriceBasis) -> dict[str, Any]:
                 "field": fld,
                 "size": TERMS_FACET_SIZE,
                 "order": [{"_count": "desc"}, {"_key": "asc"}],
+            }
+        }
+    if name == "price" and p.converted is not None:
+        # The same buckets in `currency`: one exact filter per bucket (see converted_range).
+        return {
+            "filters": {
+                "filters": {
+                    str(i): converted_range(p, basis, lo, hi, hi_open=True)
+                    for i, (lo, hi) in enumerate(PRICE_BUCKETS)
+                }
             }
         }
     if name == "price":
@@ -559,7 +643,7 @@ def build_body(
         body["aggs"] = {
             name: {
                 "filter": {"bool": {"filter": [v for k, v in post.items() if k != name]}},
-                "aggs": {"values": _facet_agg(name, basis)},
+                "aggs": {"values": _facet_agg(name, basis, p)},
             }
             for name in p.facets
         }
@@ -596,6 +680,29 @@ def quote(
     return {"units": units, **{f: getattr(price, f).model_dump() for f in fields}}
 
 
+QUOTE_MONEY = ("subtotal", "discount", "cleaning_fee", "guest_fee", "total")
+
+
+def displayed(
+    rates: Rates, currency: str, price: dict[str, Any], q: dict[str, Any] | None
+) -> dict[str, Any]:
+    """`display_price` and `display_quote` in `currency`, and the table `fx_version` used:
+    every figure converted on its own by `documents.fx.convert` (the one rounding rule), so
+    `display_quote.total` is the converted total (its parts may not add up to it by a minor
+    unit or so) and is the figure the price bounds and the price facet act on."""
+
+    def money(m: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "amount": convert(rates, m["amount"], m["currency"], currency),
+            "currency": currency,
+        }
+
+    out: dict[str, Any] = {"display_price": money(price), "fx_version": rates.version}
+    if q is not None:
+        out["display_quote"] = {"units": q["units"], **{f: money(q[f]) for f in QUOTE_MONEY}}
+    return out
+
+
 def hit_of(
     p: SearchParams, hit: dict[str, Any], *, commission_bps: int = 0, guest_fee_bps: int = 0
 ) -> dict[str, Any]:
@@ -622,6 +729,8 @@ def hit_of(
     q = quote(p, src, commission_bps=commission_bps, guest_fee_bps=guest_fee_bps)
     if q is not None:
         out["quote"] = q
+    if p.converted is not None:
+        out.update(displayed(p.converted, p.currency, src[F.PRICE], q))  # type: ignore[arg-type]
     if p.origin is not None:
         if p.sort == "distance":
             km = float(hit["sort"][0])
@@ -640,6 +749,10 @@ def _same(v: float | None) -> float | None:
     return v
 
 
+def _bucket(item: tuple[str, Any]) -> int:
+    return int(item[0])
+
+
 def facets_of(p: SearchParams, aggs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for name in p.facets:
@@ -647,6 +760,8 @@ def facets_of(p: SearchParams, aggs: dict[str, Any]) -> dict[str, list[dict[str,
         if name == "price":
             # The bounds asked for (the query may have mapped them onto a stay's charge).
             out[name] = []
+            if isinstance(values, dict):  # `filters` buckets of a currency search, keyed
+                values = [{"key": k, **v} for k, v in sorted(values.items(), key=_bucket)]
             for b in values:
                 lo, hi = PRICE_BUCKETS[int(b["key"])]
                 out[name].append({"from": lo, "to": hi, "count": b["doc_count"]})

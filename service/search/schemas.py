@@ -57,6 +57,12 @@ class SearchFilters(BaseModel):
     )
     to: date | None = Field(default=None, description="flexible dates: latest check-in")
     sort: sq.Sort = "relevance"
+    currency: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code of the rate table: price bounds, price sorts, the price "
+        "facet and each hit's display_price/display_quote are in it",
+    )
     facets: str | None = Field(
         default=None, max_length=100, description="comma list of " + ",".join(sq.FACETS)
     )
@@ -87,6 +93,7 @@ class SearchFilters(BaseModel):
             to=self.to,
             sort=self.sort,
             facets=sq.parse_facets(self.facets),
+            currency=self.currency,
         )
         sq.validate(params)
         return params
@@ -110,6 +117,24 @@ class Quote(BaseModel):
     total: Money
 
 
+class DisplayMoney(BaseModel):
+    """An amount converted to the search's `currency` (integer minor units of it)."""
+
+    amount: int
+    currency: str
+
+
+class DisplayQuote(BaseModel):
+    """The quote's figures, each converted on its own (`total` is the converted total)."""
+
+    units: int
+    subtotal: DisplayMoney
+    discount: DisplayMoney
+    cleaning_fee: DisplayMoney
+    guest_fee: DisplayMoney
+    total: DisplayMoney
+
+
 class Stay(BaseModel):
     check_in: date
     check_out: date
@@ -130,6 +155,15 @@ class SearchHit(BaseModel):
     min_nights: int
     quote: Quote | None = Field(
         default=None, description="dated and quantity searches: the price of that booking"
+    )
+    display_price: DisplayMoney | None = Field(
+        default=None, description="with `currency`: the unit price converted to it"
+    )
+    display_quote: DisplayQuote | None = Field(
+        default=None, description="with `currency` and a quote: the quote converted to it"
+    )
+    fx_version: int | None = Field(
+        default=None, description="with `currency`: the rate table version of display_*"
     )
     stay: Stay | None = Field(
         default=None, description="flexible dates: the earliest bookable stay (quoted)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from typing import Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
@@ -16,8 +17,9 @@ from documents import User
 from documents.values import utcnow
 from indexers.definition import F, alias_name
 from service.core.config import Settings
-from service.core.errors import invalid, not_found, unavailable
+from service.core.errors import ProblemError, invalid, not_found, unavailable
 from service.core.pagination import decode_cursor, encode_cursor
+from service.fx.service import cached_rates
 from service.search import discovery
 from service.search import query as sq
 from service.wishlists.service import mark_saved
@@ -51,6 +53,47 @@ def _index(settings: Settings) -> str:
     return alias_name(settings.elasticsearch_index_prefix)
 
 
+# How many currencies the catalogue prices in, per index: one terms aggregation, kept briefly
+# (a catalogue gains its second currency rarely, and this runs before every priced search).
+CURRENCIES_TTL_S = 5.0
+_currencies: dict[tuple[int, str], tuple[float, int]] = {}
+
+
+async def catalogue_currencies(es: AsyncElasticsearch, index: str) -> int:
+    """1 for a single-currency catalogue, 2 for "several" (the aggregation stops at two)."""
+    key, now = (id(es), index), time.monotonic()
+    cached = _currencies.get(key)
+    if cached is not None and now - cached[0] < CURRENCIES_TTL_S:
+        return cached[1]
+    body = {"size": 0, "aggs": {"c": {"terms": {"field": F.PRICE_CURRENCY, "size": 2}}}}
+    resp = await _search(es, index, body)
+    count = len(resp["aggregations"]["c"]["buckets"])
+    _currencies[key] = (now, count)
+    return count
+
+
+async def with_fx(es: AsyncElasticsearch, index: str, params: sq.SearchParams) -> sq.SearchParams:
+    """The params with the rate table when `currency` is asked for (422 naming `currency`
+    when the table cannot convert to it). Without `currency`, price bounds and price sorts
+    over a catalogue in several currencies are a 422 naming `currency`: amounts in different
+    currencies are never compared as if they were one."""
+    if params.currency is not None:
+        rates = await cached_rates()
+        if rates is None:
+            raise invalid(["query", "currency"], "no exchange-rate table is set")
+        if not rates.knows(params.currency):
+            known = ", ".join(sorted(rates.table))
+            raise invalid(["query", "currency"], f"not in the exchange-rate table ({known})")
+        return dataclasses.replace(params, fx=rates)
+    if params.priced and await catalogue_currencies(es, index) > 1:
+        raise invalid(
+            ["query", "currency"],
+            "listings are priced in several currencies: price bounds and price sorts need "
+            "currency=",
+        )
+    return params
+
+
 async def search_listings(
     es: AsyncElasticsearch,
     settings: Settings,
@@ -61,6 +104,7 @@ async def search_listings(
 ) -> dict[str, Any]:
     """One page of hits in the SearchResult shape; 422 naming the parameter for bad input."""
     sq.validate(params)
+    params = await with_fx(es, _index(settings), params)
     secret = settings.cursor_secret.get_secret_value()
     fingerprint = params.fingerprint()
     position = decode_cursor(secret, cursor)
@@ -205,6 +249,7 @@ async def map_clusters(
     sq.validate(params)
     if params.bbox is None:
         raise invalid(["query", "bbox"], "the map needs the viewport bbox")
+    params = await with_fx(es, _index(settings), params)
     body = discovery.map_body(params, zoom=zoom, guest_fee_bps=settings.guest_service_fee_bps)
     resp = await _search(es, _index(settings), body)
     return discovery.clusters_of(resp)
@@ -249,6 +294,11 @@ async def watched_hits(
     """The listings a search finds now, most recently changed first, as `{id, title, price}`:
     what the saved-search alerts compare with what they saw before."""
     fee_bps = settings.guest_service_fee_bps
+    try:
+        params = await with_fx(es, _index(settings), params)
+    except ProblemError as exc:  # e.g. its currency left the rate table: nothing to compare
+        log.warning("saved search not run: %s", exc.detail)
+        return []
     query, _ = sq.build_query(dataclasses.replace(params, facets=[]), guest_fee_bps=fee_bps)
     body = {
         "query": query,

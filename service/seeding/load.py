@@ -14,11 +14,12 @@ from typing import Any
 
 import anyio.to_thread
 
-from documents import Booking, Listing, Review, User
+from documents import Booking, FxTable, Listing, Review, User
 from indexers import store
 from service.accounts.passwords import hasher
 from service.core.config import Settings, get_settings
 from service.seeding.generate import Counts, Generator, demo_email
+from service.seeding.places import demo_rates
 
 # The one password of every demo account (documented in the README). Demo data only.
 DEMO_PASSWORD = "demo-password"
@@ -159,6 +160,9 @@ async def seed_database(
             done += len(batch.listings)
             report_progress("listings", done, listings)
 
+    # The demo prices in 18 currencies: a rate table lets currency= searches compare them.
+    if await FxTable.find_one() is None:
+        await FxTable(version=1, base="EUR", rates=demo_rates(), updated_by="seed").insert()
     logins = [demo_email("host", 1), demo_email("guest", 1), "admin@example.com"]
     return SeedReport(
         seed=seed,

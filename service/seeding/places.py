@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import NamedTuple
 
 
@@ -150,3 +151,14 @@ NEIGHBOURHOODS: tuple[str, ...] = (
     "the waterfront",
     "the hills",
 )
+
+
+def demo_rates() -> dict[str, str]:
+    """The demo exchange-rate table (base EUR) from the same rough values the demo prices
+    use: 1 EUR = 1 / EUR_PER_UNIT[code], as a decimal string of five significant digits."""
+    out = {}
+    for code, per_unit in sorted(EUR_PER_UNIT.items()):
+        if code != "EUR":
+            rate = Decimal(1) / Decimal(str(per_unit))
+            out[code] = format(rate.quantize(Decimal(1).scaleb(rate.adjusted() - 4)), "f")
+    return out

@@ -41,7 +41,10 @@ async def test_dated_demo_hits_book_at_the_quoted_price(
     searches: list[tuple[dict[str, Any], dict[str, Any]]] = [
         ({"check_in": _day(3), "check_out": _day(4)}, {"guests": 1}),
         ({"check_in": _day(10), "check_out": _day(17), "guests": 2}, {}),
-        ({"check_in": _day(40), "check_out": _day(43), "sort": "price_asc"}, {"guests": 1}),
+        (
+            {"check_in": _day(40), "check_out": _day(43), "sort": "price_asc", "currency": "EUR"},
+            {"guests": 1},
+        ),
         ({"start": _hour(5, 9), "end": _hour(5, 12), "guests": 2}, {}),
         ({"quantity": 2}, {}),
     ]

@@ -1,0 +1,161 @@
+"""Search in the guest's currency: exact bounds at the boundary across KRW, EUR and BHD
+listings, converted display figures, currency sorts, the price facet, the 422s, and a rate
+change reaching search within 5 s through the indexer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from elasticsearch import AsyncElasticsearch
+from fastapi import FastAPI
+
+from documents import Role
+from documents.fx import Rates, convert
+from indexers.definition import alias_name
+from indexers.runner import Indexer
+from service.accounts.service import set_roles
+from service.core.config import Settings
+from tests.conftest import Account, MakeUser
+from tests.search.test_totals import _day, _listing
+
+pytestmark = pytest.mark.stores
+
+TABLE = {"base": "EUR", "rates": {"USD": "1.0832", "KRW": "1456.2", "BHD": "0.4105"}}
+PRICES = {"EUR": 12_345, "KRW": 187_650, "BHD": 52_779}  # about 123, 129 and 128 EUR
+STAY = {"check_in": _day(20), "check_out": _day(23)}
+
+
+@pytest.fixture
+async def admin(make_user: MakeUser) -> Account:
+    account = await make_user(["guest"])
+    await set_roles(account.id, [Role.guest, Role.admin], actor_id="test")
+    return account
+
+
+@pytest.fixture
+async def indexer(app: FastAPI, settings: Settings) -> AsyncIterator[Indexer]:
+    es = AsyncElasticsearch(settings.elasticsearch_url)
+    yield Indexer.polling(es, settings)
+    await es.close()
+
+
+async def _sync(indexer: Indexer, settings: Settings) -> None:
+    await indexer.drain()
+    await indexer.es.indices.refresh(index=alias_name(settings.elasticsearch_index_prefix))
+
+
+async def _catalogue(client: httpx.AsyncClient, host: Account) -> dict[str, str]:
+    """One night listing per currency: currency -> listing id."""
+    out = {}
+    for code, amount in PRICES.items():
+        price = {"amount": amount, "currency": code}
+        out[code] = await _listing(client, host, price=price, title=f"Currency loft {code}")
+    return out
+
+
+async def _search(client: httpx.AsyncClient, **params: Any) -> httpx.Response:
+    return await client.get("/v1/search/listings", params={"limit": 100, **params})
+
+
+async def _hits(client: httpx.AsyncClient, **params: Any) -> dict[str, dict[str, Any]]:
+    r = await _search(client, **params)
+    assert r.status_code == 200, r.text
+    return {h["id"]: h for h in r.json()["hits"]}
+
+
+async def test_exact_bounds_display_sort_and_facet_in_a_currency(
+    client: httpx.AsyncClient, host: Account, admin: Account, indexer: Indexer, settings: Settings
+) -> None:
+    ids = await _catalogue(client, host)
+    put = await client.put("/v1/admin/fx", json=TABLE, headers=admin.headers)
+    assert put.status_code == 200, put.text
+    version = put.json()["version"]
+    await _sync(indexer, settings)
+    rates = Rates.of(version, TABLE["base"], TABLE["rates"])
+
+    # Three currencies and no `currency`: comparing prices is refused, naming the parameter.
+    for params in ({"sort": "price_asc"}, {"price_max": 20_000}, {**STAY, "price_min": 1}):
+        r = await _search(client, **params)
+        assert r.status_code == 422, (params, r.text)
+        assert ["query", "currency"] in [e["loc"] for e in r.json()["errors"]]
+    for bad in ("ZZZ", "JPY", "usd"):
+        r = await _search(client, currency=bad)
+        assert r.status_code == 422, (bad, r.text)
+        assert any("currency" in e["loc"] for e in r.json()["errors"]), r.json()
+    # Searches that compare nothing still work without it.
+    assert set(ids.values()) <= set(await _hits(client, **STAY))
+
+    for target in ("USD", "KRW", "BHD", "EUR"):
+        dated = await _hits(client, **STAY, currency=target)
+        plain = await _hits(client, currency=target)
+        for code, lid in ids.items():
+            hit = dated[lid]
+            assert hit["fx_version"] == version
+            assert hit["price"] == {"amount": PRICES[code], "currency": code}
+            assert hit["quote"]["total"]["currency"] == code  # its own figures stay
+            want = convert(rates, hit["quote"]["total"]["amount"], code, target)
+            total = hit["display_quote"]["total"]
+            assert total == {"amount": want, "currency": target}
+            unit = convert(rates, PRICES[code], code, target)
+            assert plain[lid]["display_price"] == {"amount": unit, "currency": target}
+            assert "display_quote" not in plain[lid]
+            # Exact at the boundary, in the display currency, for the total and the unit price.
+            for extra, edge in ((STAY, want), ({}, unit)):
+                params = {**extra, "currency": target}
+                assert lid in await _hits(client, **params, price_max=edge)
+                assert lid not in await _hits(client, **params, price_max=edge - 1)
+                assert lid in await _hits(client, **params, price_min=edge)
+                assert lid not in await _hits(client, **params, price_min=edge + 1)
+
+        # One order across currencies, by the converted total.
+        for sort, descending in (("price_asc", False), ("price_desc", True)):
+            r = await _search(client, **STAY, currency=target, sort=sort)
+            totals = [h["display_quote"]["total"]["amount"] for h in r.json()["hits"]]
+            assert len(totals) == 3 and totals == sorted(totals, reverse=descending)
+
+    # The price facet buckets the converted total (KRW: buckets of 5000 won and up).
+    r = await _search(client, **STAY, currency="KRW", facets="price")
+    buckets = r.json()["facets"]["price"]
+    assert sum(b["count"] for b in buckets) == r.json()["total"] == 3
+    assert buckets[-1] == {"from": 50_000, "to": None, "count": 3}
+
+
+async def test_a_rate_change_reaches_search_within_5_s(
+    client: httpx.AsyncClient, host: Account, admin: Account, indexer: Indexer, settings: Settings
+) -> None:
+    ids = await _catalogue(client, host)
+    assert (await client.put("/v1/admin/fx", json=TABLE, headers=admin.headers)).is_success
+    await _sync(indexer, settings)
+
+    def order(hits: list[dict[str, Any]]) -> list[str]:
+        return [next(c for c, lid in ids.items() if lid == h["id"]) for h in hits]
+
+    r = await _search(client, **STAY, currency="USD", sort="price_asc")
+    assert order(r.json()["hits"]) == ["EUR", "BHD", "KRW"]
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(indexer.run(stop))
+    try:
+        # The won halves in value: the KRW listing becomes the cheapest.
+        cheap_won = {"base": "EUR", "rates": {**TABLE["rates"], "KRW": "2912.4"}}
+        put = await client.put("/v1/admin/fx", json=cheap_won, headers=admin.headers)
+        assert put.status_code == 200, put.text
+        began = time.monotonic()
+        while True:
+            r = await _search(client, **STAY, currency="USD", sort="price_asc")
+            hits = r.json()["hits"]
+            if order(hits) == ["KRW", "EUR", "BHD"]:
+                break
+            assert time.monotonic() - began < 5.0, order(hits)
+            await asyncio.sleep(0.2)
+        assert {h["fx_version"] for h in hits} == {put.json()["version"]}
+        totals = [h["display_quote"]["total"]["amount"] for h in hits]
+        assert totals == sorted(totals)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
