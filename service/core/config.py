@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     search_max_in_flight: int = Field(default=32, ge=1)
     search_queue_budget_s: float = Field(default=0.5, gt=0)
     client_max_in_flight: int = Field(default=16, ge=1)
+    # Search facets: exact counts over at most this many documents per facet; above, counts
+    # estimated from a random sample of about `search_facets_sample_docs` documents and named
+    # in `facets_estimated` (keeps p99 flat as the catalogue grows; docs/performance.md).
+    search_facets_exact_hits: int = Field(default=10_000, ge=0)
+    search_facets_sample_docs: int = Field(default=5_000, ge=1)
 
     # Saved-search alerts: how often the job looks for new listings and price drops (one
     # worker per tick, through a Redis lock), and how many matches per search it compares.
