@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # `marketplace indexer run` writes only while it holds a lease in Mongo (one writer per
     # alias); it is renewed every third of this, and a standby takes over once it expires.
     indexer_lease_ttl_s: float = Field(default=15.0, gt=0)
+    # Primary shards and replicas of the listings index; `marketplace index rebuild` creates
+    # the new index with them (docs/scaling.md says when to raise which).
+    search_index_shards: int = Field(default=1, ge=1, le=1024)
+    search_index_replicas: int = Field(default=0, ge=0, le=16)
 
     # Accounts and sessions.
     session_ttl_s: int = Field(default=14 * 24 * 3600, gt=0)
