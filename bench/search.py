@@ -6,9 +6,18 @@ of searches (keywords, geo circle/box, facets, availability, sorts, second pages
   api_*   GET /v1/search/listings through the whole FastAPI app (httpx ASGI transport:
           validation, query building, cursor signing, response shaping, middleware)
   raw_*   the identical Elasticsearch request body sent straight with the async client
-and reports p50/p99 latency (ms) of both and the api/raw ratios. Starts its own Elasticsearch
-node unless ELASTICSEARCH_URL is set.
-Run: python -m bench.search [--listings 5000] [--rounds 3]
+and reports p50/p99 latency (ms) of both and the api/raw ratios. "Identical" includes the facet
+path: the API sends the hits request, then a size-0 facet request (exact up to 10,000 documents
+per facet, sampled above), and so does the raw side. `raw_exact_facets_*` is the old way, one
+request with exact facets over every hit, sent raw for the queries that ask for facets.
+Elasticsearch's request cache is cleared before each round, so a round's first facet request
+of a query is never served from it (repeats within a round, e.g. a second page, may be).
+
+Every mix in MIXES runs at every size: `--listings 1000000` seeds and measures 100,000, then
+1,000,000 (each in an index of its own, on the same node, in one run) and reports the growth
+of p99 from the smallest to the largest size (goal <= 1.5 for the API). Starts its own
+Elasticsearch node unless ELASTICSEARCH_URL is set.
+Run: python -m bench.search [--listings 5000] [--rounds 3] [--shards 1]
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -29,8 +39,8 @@ from elasticsearch.helpers import async_streaming_bulk
 
 from bench.common import elasticsearch_url, pct, quiet
 from documents.values import utcnow
-from indexers.aliases import finish_bulk_load
-from indexers.definition import alias_name
+from indexers.aliases import FIRST_INDEX_TIME, create_index, finish_bulk_load
+from indexers.definition import alias_name, new_index_name
 from indexers.projection import op_for_raw
 from indexers.writer import action
 
@@ -97,15 +107,26 @@ def dated_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
     return out
 
 
+Mix = Callable[[random.Random, int], list[dict[str, Any]]]
+# (name, query generator): every mix runs at every size. Add a mix by appending to this list.
+MIXES: list[tuple[str, Mix]] = [
+    ("mixed", mixed_queries),
+    ("dated_total_sort", dated_queries),
+]
+# The smaller size of a run at more than this many listings.
+BASE_SIZE = 100_000
+FEE_BPS = 500  # the Settings default guest fee, which the API uses
+
+
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def body_for(params: dict[str, Any], cursor_after: list[Any] | None) -> dict[str, Any]:
-    """The exact body the API sends for these parameters (same builder, same page size)."""
+def params_for(params: dict[str, Any]) -> Any:
+    """The SearchParams the API builds from these query parameters."""
     from service.search import query as sq
 
-    p = sq.SearchParams(
+    return sq.SearchParams(
         q=params.get("q"),
         category=params.get("category", []),
         amenities=params.get("amenities", []),
@@ -121,12 +142,59 @@ def body_for(params: dict[str, Any], cursor_after: list[Any] | None) -> dict[str
         sort=params["sort"],
         facets=sq.parse_facets(params.get("facets")),
     )
+
+
+def body_for(
+    params: dict[str, Any], cursor_after: list[Any] | None, *, inline_facets: bool = False
+) -> dict[str, Any]:
+    """The exact hits body the API sends for these parameters (same builder, same page size);
+    `inline_facets`: the old single request with exact facets instead."""
+    from service.search import query as sq
+
     return sq.build_body(
-        p, size=params["limit"] + 1, now=utcnow(), guest_fee_bps=500, search_after=cursor_after
+        params_for(params),
+        size=params["limit"] + 1,
+        now=utcnow(),
+        guest_fee_bps=FEE_BPS,
+        search_after=cursor_after,
+        inline_facets=inline_facets,
     )
 
 
-async def seed(es: AsyncElasticsearch, prefix: str, n: int) -> float:
+async def raw_search(
+    es: AsyncElasticsearch,
+    index: str,
+    settings: Any,
+    params: dict[str, Any],
+    cursor_after: list[Any] | None,
+) -> None:
+    """What the API sends to Elasticsearch for one search, sent straight: the hits request,
+    then (with facets) the facet request built from its counts."""
+    from service.search import query as sq
+
+    p, now = params_for(params), utcnow()
+    body = sq.build_body(
+        p,
+        size=params["limit"] + 1,
+        now=now,
+        guest_fee_bps=FEE_BPS,
+        search_after=cursor_after,
+        inline_facets=False,
+    )
+    resp = (await es.search(index=index, **body)).body
+    if p.facets:
+        facets, _ = sq.facets_body(
+            p,
+            now=now,
+            guest_fee_bps=FEE_BPS,
+            domains=sq.facet_domains(p, resp),
+            exact_up_to=settings.search_facets_exact_hits,
+            sample_docs=settings.search_facets_sample_docs,
+        )
+        await es.search(index=index, **facets, request_cache=True)
+
+
+async def seed(es: AsyncElasticsearch, prefix: str, n: int, shards: int = 1) -> float:
     from indexers import store
     from indexers.aliases import current_index
     from service.seeding import Generator
@@ -134,7 +202,11 @@ async def seed(es: AsyncElasticsearch, prefix: str, n: int) -> float:
     # Beanie models need a binding even to validate; nothing is written to this store.
     await store.init_documents(store.make_client(None), "bench", create_indexes=False)
     index = await current_index(es, prefix)
-    assert index is not None
+    if index is None:
+        # The first index as `ensure_index` names it, with the layout under test.
+        index = new_index_name(prefix, FIRST_INDEX_TIME)
+        await create_index(es, index, shards=shards)
+        await es.indices.put_alias(index=index, name=alias_name(prefix))
     await es.indices.put_settings(index=index, settings={"refresh_interval": "-1"})
     gen = Generator(listings=n, users=max(20, n // 20), seed=42)
     gen.users("not-a-real-hash")
@@ -155,50 +227,102 @@ async def seed(es: AsyncElasticsearch, prefix: str, n: int) -> float:
     return time.perf_counter() - started
 
 
-async def main(listings: int, n_queries: int, rounds: int) -> dict[str, Any]:
+def sizes_for(listings: int) -> list[int]:
+    return [BASE_SIZE, listings] if listings > BASE_SIZE else [listings]
+
+
+async def main(listings: int, n_queries: int, rounds: int, shards: int = 1) -> dict[str, Any]:
+    quiet()
+    at: dict[str, dict[str, Any]] = {}
+    with elasticsearch_url() as url:
+        for size in sizes_for(listings):
+            at[str(size)] = await measure_size(url, size, n_queries, rounds, shards)
+    sizes = list(at)
+    small, large = at[sizes[0]], at[sizes[-1]]
+    growth = {
+        name: {
+            f"api_p99_{sizes[-1]}_vs_{sizes[0]}": round(
+                large[name]["api_p99_ms"] / small[name]["api_p99_ms"], 3
+            ),
+            f"raw_p99_{sizes[-1]}_vs_{sizes[0]}": round(
+                large[name]["raw_p99_ms"] / small[name]["raw_p99_ms"], 3
+            ),
+        }
+        for name in [*(m for m, _ in MIXES), "all"]
+    }
+    return {
+        "bench": "search",
+        "listings": sizes,
+        "shards": shards,
+        "at": at,
+        "p99_growth": growth,
+        "target_p99_growth": 1.5,
+        "target_ratio": 1.3,
+    }
+
+
+async def measure_size(
+    url: str, listings: int, n_queries: int, rounds: int, shards: int
+) -> dict[str, Any]:
+    """Seed `listings` into an index of their own, run every mix, drop the index."""
     from service.app import create_app
     from service.core.config import Settings
 
-    quiet()
-    with elasticsearch_url() as url:
-        prefix = f"bench{uuid.uuid4().hex[:8]}-"
-        settings = Settings(
-            elasticsearch_url=url,
-            elasticsearch_index_prefix=prefix,
-            mongodb_url=None,
-            redis_url=None,
-            seed_demo_listings=0,
-            run_embedded_indexer=False,
-            rate_limit_enabled=False,
-            log_json=False,
-            log_level="WARNING",
-        )
+    prefix = f"bench{uuid.uuid4().hex[:8]}-"
+    settings = Settings(
+        elasticsearch_url=url,
+        elasticsearch_index_prefix=prefix,
+        mongodb_url=None,
+        redis_url=None,
+        seed_demo_listings=0,
+        run_embedded_indexer=False,
+        rate_limit_enabled=False,
+        log_json=False,
+        log_level="WARNING",
+    )
+    es = AsyncElasticsearch(url, request_timeout=120)
+    try:
+        # Seeded before the app starts, so the index has the layout under test.
+        seed_s = await seed(es, prefix, listings, shards)
         app = create_app(settings)
-        es = AsyncElasticsearch(url, request_timeout=120)
-        try:
-            async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
-                seed_s = await seed(es, prefix, listings)
-                indexed = int((await es.count(index=alias_name(prefix)))["count"])
-                stats = (
-                    await es.cat.indices(index=alias_name(prefix), format="json", bytes="b")
-                ).body[0]
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
-                    result = await measure(client, es, prefix, n_queries, rounds, mixed_queries)
-                    dated = await measure(client, es, prefix, n_queries, rounds, dated_queries)
-        finally:
-            for name in (await es.indices.get(index=f"{prefix}*")).body:
-                await es.indices.delete(index=name)
-            await es.close()
+        async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
+            indexed = int((await es.count(index=alias_name(prefix)))["count"])
+            stats = (await es.cat.indices(index=alias_name(prefix), format="json", bytes="b")).body[
+                0
+            ]
+            transport = httpx.ASGITransport(app=app)
+            out: dict[str, Any] = {}
+            samples: dict[str, list[float]] = {"api": [], "raw": []}
+            async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
+                for name, mix in MIXES:
+                    out[name] = await measure(
+                        client, es, prefix, n_queries, rounds, mix, settings, samples
+                    )
+            out["all"] = summary(samples["api"], samples["raw"])
+    finally:
+        for name in (await es.indices.get(index=f"{prefix}*")).body:
+            await es.indices.delete(index=name)
+        await es.close()
     return {
-        "bench": "search",
-        "listings": listings,
         "indexed": indexed,
         "seed_s": round(seed_s, 1),
         "index_bytes": int(stats["store.size"]),
         "index_bytes_per_listing": round(int(stats["store.size"]) / max(1, indexed), 1),
-        **result,
-        "dated_total_sort": dated,
+        **out,
+    }
+
+
+def summary(api_ms: list[float], raw_ms: list[float]) -> dict[str, Any]:
+    api50, api99 = pct(api_ms, 0.5), pct(api_ms, 0.99)
+    raw50, raw99 = pct(raw_ms, 0.5), pct(raw_ms, 0.99)
+    return {
+        "samples": len(api_ms),
+        "api_p50_ms": round(api50, 2),
+        "api_p99_ms": round(api99, 2),
+        "raw_p50_ms": round(raw50, 2),
+        "raw_p99_ms": round(raw99, 2),
+        "api_vs_raw_p50_ratio": round(api50 / raw50, 3),
+        "api_vs_raw_p99_ratio": round(api99 / raw99, 3),
     }
 
 
@@ -208,7 +332,9 @@ async def measure(
     prefix: str,
     n_queries: int,
     rounds: int,
-    make_queries: Any = mixed_queries,
+    make_queries: Mix,
+    settings: Any,
+    samples: dict[str, list[float]],
 ) -> dict[str, Any]:
     rng = random.Random(7)
     queries = make_queries(rng, n_queries)
@@ -229,10 +355,11 @@ async def measure(
             pages.append((q, after, body["next_cursor"]))
     api_ms: list[float] = []
     raw_ms: list[float] = []
+    exact_ms: list[float] = []
     for _ in range(rounds):
+        await es.indices.clear_cache(index=index, request=True)
         for q, after, cursor in pages:
             params = dict(q, cursor=cursor) if cursor else q
-            body = body_for(q, after)
             # Alternate which goes first so caches favour neither.
             for which in rng.sample(["api", "raw"], 2):
                 t = time.perf_counter()
@@ -241,21 +368,22 @@ async def measure(
                     assert r.status_code == 200, r.text
                     api_ms.append((time.perf_counter() - t) * 1000)
                 else:
-                    await es.search(index=index, **body)
+                    await raw_search(es, index, settings, q, after)
                     raw_ms.append((time.perf_counter() - t) * 1000)
-    api50, api99 = pct(api_ms, 0.5), pct(api_ms, 0.99)
-    raw50, raw99 = pct(raw_ms, 0.5), pct(raw_ms, 0.99)
+            if q.get("facets"):
+                body = body_for(q, after, inline_facets=True)
+                t = time.perf_counter()
+                await es.search(index=index, **body, request_cache=False)
+                exact_ms.append((time.perf_counter() - t) * 1000)
+    samples["api"] += api_ms
+    samples["raw"] += raw_ms
     return {
         "queries": len(pages),
-        "samples": len(api_ms),
         "mean_total_hits": round(total_hits / max(1, len(queries))),
-        "api_p50_ms": round(api50, 2),
-        "api_p99_ms": round(api99, 2),
-        "raw_p50_ms": round(raw50, 2),
-        "raw_p99_ms": round(raw99, 2),
-        "api_vs_raw_p50_ratio": round(api50 / raw50, 3),
-        "api_vs_raw_p99_ratio": round(api99 / raw99, 3),
-        "target_ratio": 1.3,
+        **summary(api_ms, raw_ms),
+        "raw_exact_facets_samples": len(exact_ms),
+        "raw_exact_facets_p50_ms": round(pct(exact_ms, 0.5), 2),
+        "raw_exact_facets_p99_ms": round(pct(exact_ms, 0.99), 2),
     }
 
 
@@ -264,8 +392,9 @@ def cli() -> None:
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--shards", type=int, default=1, help="primary shards of the index")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.listings, args.queries, args.rounds))))
+    print(json.dumps(asyncio.run(main(args.listings, args.queries, args.rounds, args.shards))))
 
 
 if __name__ == "__main__":

@@ -9,19 +9,25 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 
 from indexers.definition import (
-    BULK_LOAD_SETTINGS,
     LIVE_SETTINGS,
     MAPPINGS,
-    SETTINGS,
     alias_name,
+    index_settings,
     new_index_name,
 )
 
 log = logging.getLogger(__name__)
 
 
-async def create_index(es: AsyncElasticsearch, name: str, *, bulk_load: bool = False) -> None:
-    settings = {**SETTINGS, **(BULK_LOAD_SETTINGS if bulk_load else {})}
+async def create_index(
+    es: AsyncElasticsearch,
+    name: str,
+    *,
+    bulk_load: bool = False,
+    shards: int | None = None,
+    replicas: int | None = None,
+) -> None:
+    settings = index_settings(shards=shards, replicas=replicas, bulk_load=bulk_load)
     await es.indices.create(index=name, mappings=MAPPINGS, settings=settings)
 
 
@@ -35,8 +41,10 @@ async def put_mapping_additions(es: AsyncElasticsearch, prefix: str) -> list[str
     return targets
 
 
-async def finish_bulk_load(es: AsyncElasticsearch, name: str) -> None:
-    await es.indices.put_settings(index=name, settings=LIVE_SETTINGS)
+async def finish_bulk_load(es: AsyncElasticsearch, name: str, *, replicas: int = 0) -> None:
+    """Live settings after a bulk load, with the replicas the load went without."""
+    settings = {**LIVE_SETTINGS, "number_of_replicas": replicas}
+    await es.indices.put_settings(index=name, settings=settings)
     await es.indices.refresh(index=name)
 
 

@@ -18,6 +18,9 @@ class IndexerConfig:
     max_retries: int = 5
     embedded_mongo: bool = True
     lease_ttl_s: float = 15.0  # one active `indexer run` per alias; renewed every third of it
+    # Layout of a new concrete index (a rebuild applies changes: shards are fixed per index).
+    shards: int = 1
+    replicas: int = 0
 
     @classmethod
     def of(cls, settings: Any) -> IndexerConfig:
@@ -34,4 +37,6 @@ class IndexerConfig:
             max_retries=settings.indexer_max_retries,
             embedded_mongo=settings.embedded_mongo,
             lease_ttl_s=settings.indexer_lease_ttl_s,
+            shards=settings.search_index_shards,
+            replicas=settings.search_index_replicas,
         )

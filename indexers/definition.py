@@ -187,6 +187,19 @@ SETTINGS: dict[str, Any] = {
     "analysis": {"normalizer": {"lc": {"type": "custom", "filter": ["lowercase"]}}},
 }
 
-# While a rebuild bulk-loads a fresh index nobody reads yet.
-BULK_LOAD_SETTINGS: dict[str, Any] = {"refresh_interval": "-1"}
+# While a rebuild bulk-loads a fresh index nobody reads yet: no refreshes, and no replicas
+# (each replica would index every document again); they are built by copying segments after.
+BULK_LOAD_SETTINGS: dict[str, Any] = {"refresh_interval": "-1", "number_of_replicas": 0}
 LIVE_SETTINGS: dict[str, Any] = {"refresh_interval": SETTINGS["refresh_interval"]}
+
+
+def index_settings(
+    *, shards: int | None = None, replicas: int | None = None, bulk_load: bool = False
+) -> dict[str, Any]:
+    """SETTINGS with the configured layout (None: the defaults above), for a new index."""
+    out = dict(SETTINGS)
+    if shards is not None:
+        out["number_of_shards"] = shards
+    if replicas is not None:
+        out["number_of_replicas"] = replicas
+    return {**out, **(BULK_LOAD_SETTINGS if bulk_load else {})}

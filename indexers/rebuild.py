@@ -164,13 +164,13 @@ async def rebuild(
     started = utcnow()
     await fx.refresh()  # the snapshot's sort figures use the newest exchange-rate table
     new = new_index_name(cfg.prefix)
-    await create_index(es, new, bulk_load=True)
+    await create_index(es, new, bulk_load=True, shards=cfg.shards, replicas=cfg.replicas)
     step("create")
     swapped = False
     try:
         loaded, dead = await load_snapshot(es, new, chunk_size=chunk_size, progress=progress)
         step("snapshot")
-        await finish_bulk_load(es, new)
+        await finish_bulk_load(es, new, replicas=cfg.replicas)
         step("refresh")
         writer = BulkWriter(es, new, chunk_size=chunk_size, max_retries=cfg.max_retries)
         # Changes made while the snapshot was read: they may be in it in an older state.

@@ -106,7 +106,8 @@ def test_app_environment_is_what_settings_reads(compose: dict[str, Any]) -> None
         env = svc[name]["environment"]
         unknown = set(env) - fields
         assert not unknown, f"{name} sets variables Settings ignores: {unknown}"
-        assert env["ELASTICSEARCH_URL"] == "http://elasticsearch:9200"
+        # The single node by default; ELASTICSEARCH_URL points the apps at the cluster profile.
+        assert env["ELASTICSEARCH_URL"] == "${ELASTICSEARCH_URL:-http://elasticsearch:9200}"
         assert env["REDIS_URL"].startswith("redis://redis:6379")
         assert env["RUN_EMBEDDED_INDEXER"] == "false"
         # Secrets must be supplied, never defaulted in the file.
@@ -159,3 +160,40 @@ def test_dockerfile_builds_from_the_lock_as_a_non_root_user() -> None:
     assert re.search(r"^FROM python:3\.11", text, re.M)
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".venv" in ignored and ".git" in ignored
+
+
+CLUSTER = ("es01", "es02", "es03")
+
+
+def test_cluster_profile_is_three_nodes_that_find_each_other(compose: dict[str, Any]) -> None:
+    svc = services(compose)
+    single = svc["elasticsearch"]
+    for name in CLUSTER:
+        node = svc[name]
+        assert node["profiles"] == ["cluster"], name
+        assert node["image"] == single["image"], name  # the version the tests use
+        env = node["environment"]
+        assert env["node.name"] == name
+        assert "discovery.type" not in env  # single-node discovery would refuse to join
+        assert set(env["discovery.seed_hosts"].split(",")) == set(CLUSTER) - {name}, name
+        assert env["cluster.initial_master_nodes"].split(",") == list(CLUSTER)
+        assert env["cluster.name"] == svc["es01"]["environment"]["cluster.name"]
+        # Consistent with the single node: same security, memory lock, heap and limits.
+        for key in ("xpack.security.enabled", "bootstrap.memory_lock", "ES_JAVA_OPTS"):
+            assert env[key] == single["environment"][key], (name, key)
+        assert node["ulimits"] == single["ulimits"], name
+        assert "wait_for_nodes=3" in node["healthcheck"]["test"][-1], name
+        assert node["volumes"] == [f"{name}-data:/usr/share/elasticsearch/data"]
+    # A cluster of its own: it never merges with the single node.
+    assert svc["es01"]["environment"]["cluster.name"] != single["environment"]["cluster.name"]
+    # Not started by a plain `docker compose up`.
+    assert all(svc[n].get("profiles") != ["cluster"] for n in LONG_RUNNING)
+
+
+def test_cluster_layout_reaches_the_apps_as_settings(compose: dict[str, Any]) -> None:
+    for service in APP_SERVICES:
+        env = services(compose)[service]["environment"]
+        assert env["SEARCH_INDEX_SHARDS"] == "${SEARCH_INDEX_SHARDS:-1}"
+        assert env["SEARCH_INDEX_REPLICAS"] == "${SEARCH_INDEX_REPLICAS:-0}"
+    header = (ROOT / "docker-compose.yml").read_text().split("\nname:", 1)[0]
+    assert "--profile cluster" in header and "ELASTICSEARCH_URL=http://es01:9200" in header

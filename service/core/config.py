@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # `marketplace indexer run` writes only while it holds a lease in Mongo (one writer per
     # alias); it is renewed every third of this, and a standby takes over once it expires.
     indexer_lease_ttl_s: float = Field(default=15.0, gt=0)
+    # Primary shards and replicas of the listings index; `marketplace index rebuild` creates
+    # the new index with them (docs/scaling.md says when to raise which).
+    search_index_shards: int = Field(default=1, ge=1, le=1024)
+    search_index_replicas: int = Field(default=0, ge=0, le=16)
 
     # Accounts and sessions.
     session_ttl_s: int = Field(default=14 * 24 * 3600, gt=0)
@@ -106,6 +110,11 @@ class Settings(BaseSettings):
     search_max_in_flight: int = Field(default=32, ge=1)
     search_queue_budget_s: float = Field(default=0.5, gt=0)
     client_max_in_flight: int = Field(default=16, ge=1)
+    # Search facets: exact counts over at most this many documents per facet; above, counts
+    # estimated from a random sample of about `search_facets_sample_docs` documents and named
+    # in `facets_estimated` (keeps p99 flat as the catalogue grows; docs/performance.md).
+    search_facets_exact_hits: int = Field(default=10_000, ge=0)
+    search_facets_sample_docs: int = Field(default=5_000, ge=1)
 
     # Saved-search alerts: how often the job looks for new listings and price drops (one
     # worker per tick, through a Redis lock), and how many matches per search it compares.

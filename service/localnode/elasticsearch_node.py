@@ -24,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -168,13 +169,32 @@ def _chown_tree(path: Path, user: str) -> None:
 
 
 class LocalNode:
-    """One single-node cluster on 127.0.0.1, security off; `with LocalNode() as node: node.url`."""
+    """One single-node cluster on 127.0.0.1, security off; `with LocalNode() as node: node.url`.
+
+    With `seed_hosts`/`initial_masters` it is instead one node of a loopback cluster: start
+    each with `start(wait=False)`, then `wait_ready(nodes=n)` on any of them (the first master
+    election needs the initial masters up together, so none can wait alone)."""
 
     def __init__(
-        self, heap: str | None = None, port: int | None = None, data_dir: Path | None = None
+        self,
+        heap: str | None = None,
+        port: int | None = None,
+        data_dir: Path | None = None,
+        *,
+        node_name: str | None = None,
+        seed_hosts: Sequence[str] = (),
+        initial_masters: Sequence[str] = (),
+        roles: Sequence[str] | None = None,
+        cluster_name: str = "marketplace-local",
     ) -> None:
         self.heap = heap or os.environ.get("MARKETPLACE_ES_HEAP", "1g")
         self.port = port or _free_port()
+        self.transport_port = _free_port()
+        self.node_name = node_name
+        self.seed_hosts = list(seed_hosts)
+        self.initial_masters = list(initial_masters)
+        self.roles = None if roles is None else list(roles)
+        self.cluster_name = cluster_name
         # Default: the data lives in the throwaway work dir. Given, it is kept across restarts
         # (`scripts/dev stack`); its parents must be traversable by the node's user.
         self.data_dir = data_dir
@@ -185,7 +205,24 @@ class LocalNode:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 180.0) -> LocalNode:
+    @property
+    def transport_address(self) -> str:
+        """What other nodes list in their `seed_hosts`."""
+        return f"127.0.0.1:{self.transport_port}"
+
+    def _discovery(self) -> list[str]:
+        if not self.seed_hosts and not self.initial_masters:
+            return ["discovery.type=single-node"]
+        out = [f"discovery.seed_hosts={','.join(self.seed_hosts) or self.transport_address}"]
+        if self.initial_masters:
+            out.append(f"cluster.initial_master_nodes={','.join(self.initial_masters)}")
+        if self.node_name:
+            out.append(f"node.name={self.node_name}")
+        if self.roles is not None:
+            out.append(f"node.roles=[{','.join(self.roles)}]")
+        return out
+
+    def start(self, timeout_s: float = 180.0, *, wait: bool = True) -> LocalNode:
         home = ensure_distribution()
         java_home = find_java_home()
         self.workdir = Path(tempfile.mkdtemp(prefix="marketplace-es-"))
@@ -214,8 +251,7 @@ class LocalNode:
         }
         args = [
             str(home / "bin" / "elasticsearch"),
-            "-E",
-            "discovery.type=single-node",
+            *(arg for setting in self._discovery() for arg in ("-E", setting)),
             "-E",
             "xpack.security.enabled=false",
             "-E",
@@ -223,7 +259,7 @@ class LocalNode:
             "-E",
             f"http.port={self.port}",
             "-E",
-            f"transport.port={_free_port()}",
+            f"transport.port={self.transport_port}",
             "-E",
             f"path.data={data}",
             "-E",
@@ -232,7 +268,7 @@ class LocalNode:
             "-E",
             "cluster.routing.allocation.disk.threshold_enabled=false",
             "-E",
-            "cluster.name=marketplace-local",
+            f"cluster.name={self.cluster_name}",
         ]
         log_file = open(self.workdir / "stdout.log", "wb")  # noqa: SIM115 - lives with the node
         # Dies with us even when we are SIGKILLed; the server JVM exits when its launcher does.
@@ -245,20 +281,27 @@ class LocalNode:
             start_new_session=True,
             user=ES_USER if as_root else None,
         )
-        self._wait_green(timeout_s)
+        if wait:
+            self._wait_green(timeout_s)
         return self
 
-    def _wait_green(self, timeout_s: float) -> None:
+    def wait_ready(self, *, nodes: int = 1, timeout_s: float = 180.0) -> None:
+        """Until the cluster is green with `nodes` nodes (stops this node on timeout)."""
+        self._wait_green(timeout_s, nodes=nodes)
+
+    def _wait_green(self, timeout_s: float, nodes: int = 1) -> None:
         deadline = time.monotonic() + timeout_s
+        query = f"wait_for_status=green&wait_for_nodes={nodes}&timeout=2s"
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise NodeError(f"Elasticsearch exited early:\n{self.tail_log()}")
             try:
                 with urllib.request.urlopen(
-                    f"{self.url}/_cluster/health?wait_for_status=green&timeout=2s", timeout=5
+                    f"{self.url}/_cluster/health?{query}", timeout=5
                 ) as resp:
-                    if json.load(resp).get("status") == "green":
+                    health = json.load(resp)
+                    if health.get("status") == "green" and health["number_of_nodes"] == nodes:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 pass

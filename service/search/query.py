@@ -627,7 +627,11 @@ def build_body(
     now: datetime,
     guest_fee_bps: int,
     search_after: list[Any] | None = None,
+    inline_facets: bool = True,
 ) -> dict[str, Any]:
+    """The hits request. `inline_facets`: exact facet aggregations in the same request (what
+    the flexible-dates pass uses on its bounded candidate set); False: the facets come from a
+    separate `facets_body` request (see there), this one only counts their documents."""
     basis = price_basis(p, guest_fee_bps)
     query, post = build_query(p, guest_fee_bps=guest_fee_bps, now=now)
     body: dict[str, Any] = {
@@ -639,14 +643,18 @@ def build_body(
     }
     if post:
         body["post_filter"] = {"bool": {"filter": list(post.values())}}
-    if p.facets:
+    if p.facets and inline_facets:
         body["aggs"] = {
             name: {
-                "filter": {"bool": {"filter": [v for k, v in post.items() if k != name]}},
+                "filter": _facet_domain(name, post),
                 "aggs": {"values": _facet_agg(name, basis, p)},
             }
             for name in p.facets
         }
+    elif p.facets and post:
+        # Split facets: this request only counts each facet's documents (cheap filter aggs) so
+        # the facet request can choose exact counts or a sample per facet (`facets_body`).
+        body["aggs"] = {name: {"filter": _facet_domain(name, post)} for name in p.facets}
     if search_after is not None:
         body["search_after"] = search_after
     return body
@@ -753,10 +761,76 @@ def _bucket(item: tuple[str, Any]) -> int:
     return int(item[0])
 
 
+def _facet_domain(name: str, post: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The documents a facet counts: the query's, narrowed by every other facet's selection."""
+    return {"bool": {"filter": [v for k, v in post.items() if k != name]}}
+
+
+# A fixed seed: the same search samples the same documents, so its estimates do not jitter
+# between identical requests and the size-0 facet request stays cacheable.
+SAMPLE_SEED = 16
+# random_sampler accepts a probability in (0, 0.5] or exactly 1.
+MAX_SAMPLE_PROBABILITY = 0.5
+
+
+def sample_probability(docs: int, *, exact_up_to: int, sample_docs: int) -> float:
+    """1.0 (count every document, exact) for a facet over at most `exact_up_to` documents;
+    above, the probability that samples about `sample_docs` of them. Aggregating a million
+    documents per facet is what made p99 grow with the catalogue; a sample of fixed size costs
+    about the same at 100k and at 1M. A probability random_sampler refuses (above 0.5) means
+    so few documents that counting them all is cheap: exact again."""
+    if docs <= exact_up_to:
+        return 1.0
+    prob = sample_docs / docs
+    return prob if prob <= MAX_SAMPLE_PROBABILITY else 1.0
+
+
+def facet_domains(p: SearchParams, resp: dict[str, Any]) -> dict[str, int]:
+    """Per requested facet, how many documents it counts, from the hits response of a
+    `build_body(..., inline_facets=False)` request: the domain filter aggs when some facet
+    selection sits in post_filter, else the exact total (then every facet counts the hits)."""
+    aggs = resp.get("aggregations") or {}
+    total = int(resp["hits"]["total"]["value"])
+    return {name: int(aggs[name]["doc_count"]) if name in aggs else total for name in p.facets}
+
+
+def facets_body(
+    p: SearchParams,
+    *,
+    now: datetime,
+    guest_fee_bps: int,
+    domains: dict[str, int],
+    exact_up_to: int,
+    sample_docs: int,
+) -> tuple[dict[str, Any], list[str]]:
+    """The facet request (size 0, so Elasticsearch's request cache can serve repeats) and the
+    facets whose counts it estimates. A facet over at most `exact_up_to` documents is counted
+    exactly; a larger one is aggregated over a random sample whose counts Elasticsearch scales
+    back by 1/probability (random_sampler), and is named in the returned list."""
+    basis = price_basis(p, guest_fee_bps)
+    query, post = build_query(p, guest_fee_bps=guest_fee_bps, now=now)
+    aggs: dict[str, Any] = {}
+    estimated: list[str] = []
+    for name in p.facets:
+        facet = {"filter": _facet_domain(name, post), "aggs": {"values": _facet_agg(name, basis, p)}}
+        prob = sample_probability(domains[name], exact_up_to=exact_up_to, sample_docs=sample_docs)
+        if prob < 1.0:
+            # random_sampler must be a top-level aggregation: it samples the query's documents,
+            # the facet's filter then keeps about `prob` of the facet's own.
+            sampler = {"probability": prob, "seed": SAMPLE_SEED}
+            aggs[name] = {"random_sampler": sampler, "aggs": {"facet": facet}}
+            estimated.append(name)
+        else:
+            aggs[name] = facet
+    body = {"query": query, "size": 0, "track_total_hits": False, "aggs": aggs}
+    return body, estimated
+
+
 def facets_of(p: SearchParams, aggs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for name in p.facets:
-        values = aggs[name]["values"]["buckets"]
+        node = aggs[name]
+        values = node.get("facet", node)["values"]["buckets"]  # "facet": under a sampler
         if name == "price":
             # The bounds asked for (the query may have mapped them onto a stay's charge).
             out[name] = []

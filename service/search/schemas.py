@@ -194,6 +194,11 @@ class SearchResult(BaseModel):
     hits: list[SearchHit]
     total: int
     facets: dict[str, list[FacetValue] | list[RangeBucket]] = Field(default_factory=dict)
+    facets_estimated: list[str] = Field(
+        default_factory=list,
+        description="the facets whose counts are estimates from a sample (each counted more "
+        "than 10,000 listings); every other facet's counts are exact",
+    )
     next_cursor: str | None = None
 
 

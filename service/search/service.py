@@ -121,8 +121,14 @@ async def search_listings(
         return await _flexible_page(
             es, settings, params, limit=limit, search_after=search_after, fingerprint=fingerprint
         )
+    now = utcnow()
     body = sq.build_body(
-        params, size=limit + 1, now=utcnow(), guest_fee_bps=fee_bps, search_after=search_after
+        params,
+        size=limit + 1,
+        now=now,
+        guest_fee_bps=fee_bps,
+        search_after=search_after,
+        inline_facets=False,
     )
     resp = await _search(es, _index(settings), body)
     raw_hits = resp["hits"]["hits"]
@@ -130,14 +136,42 @@ async def search_listings(
     next_cursor = None
     if len(raw_hits) > limit:
         next_cursor = encode_cursor(secret, {"f": fingerprint, "after": page[-1]["sort"]})
+    facets, estimated = await _facets(es, settings, params, resp, now=now)
     return {
         "hits": [
             sq.hit_of(params, h, commission_bps=commission_bps, guest_fee_bps=fee_bps) for h in page
         ],
         "total": resp["hits"]["total"]["value"],
-        "facets": sq.facets_of(params, resp.get("aggregations", {})),
+        "facets": facets,
+        "facets_estimated": estimated,
         "next_cursor": next_cursor,
     }
+
+
+async def _facets(
+    es: AsyncElasticsearch,
+    settings: Settings,
+    params: sq.SearchParams,
+    hits_resp: dict[str, Any],
+    *,
+    now: Any,
+) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """Facet counts in a request of their own, after the hits request told how many documents
+    each facet counts: exact up to `search_facets_exact_hits`, sampled (and named as estimates)
+    above. Measured at 1M listings, exact facets over ~855k hits cost ~200 ms per search; see
+    docs/performance.md."""
+    if not params.facets:
+        return {}, []
+    body, estimated = sq.facets_body(
+        params,
+        now=now,
+        guest_fee_bps=settings.guest_service_fee_bps,
+        domains=sq.facet_domains(params, hits_resp),
+        exact_up_to=settings.search_facets_exact_hits,
+        sample_docs=settings.search_facets_sample_docs,
+    )
+    resp = await _search(es, _index(settings), {**body, "request_cache": True})
+    return sq.facets_of(params, resp.get("aggregations", {})), estimated
 
 
 FLEX_BATCH = 500
@@ -223,7 +257,13 @@ async def _flexible_page(
         hit = sq.hit_of(params, h, commission_bps=commission_bps, guest_fee_bps=fee_bps)
         hit["stay"] = {"check_in": check_in.isoformat(), "check_out": check_out.isoformat()}
         hits.append(hit)
-    return {"hits": hits, "total": total, "facets": facets, "next_cursor": next_cursor}
+    return {
+        "hits": hits,
+        "total": total,
+        "facets": facets,
+        "facets_estimated": [],  # counted exactly over the verified candidates
+        "next_cursor": next_cursor,
+    }
 
 
 async def search_page(

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -124,11 +125,11 @@ def seed_listings(rng: random.Random, n: int) -> list[Listing]:
 
 @asynccontextmanager
 async def seeded_env(
-    redis_server, es_url: str, make: Callable[[], list[Listing]]
+    redis_server, es_url: str, make: Callable[[], list[Listing]], **overrides: Any
 ) -> AsyncIterator[SearchEnv]:
     """An app and an index holding the listings `make` builds (once the documents are set up),
-    drained and refreshed, for one test module."""
-    settings = make_settings(redis_server.url, es_url, rate_limit_enabled=False)
+    drained and refreshed, for one test module; `overrides` are Settings fields."""
+    settings = make_settings(redis_server.url, es_url, rate_limit_enabled=False, **overrides)
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         stored = await insert(*make())
