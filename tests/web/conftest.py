@@ -116,7 +116,11 @@ class Client:
             self.failures.append(f"CSP: {message.text}")
 
     def open(self, fragment: str = "/") -> Page:
-        self.page.goto(f"{self.base}/app/#{fragment}")
+        url = f"{self.base}/app/#{fragment}"
+        if self.page.url == url:  # same fragment: no hashchange, so load the page anew
+            self.page.reload()
+        else:
+            self.page.goto(url)
         self.page.wait_for_selector("#main:not(:has(> .loading))")
         return self.page
 

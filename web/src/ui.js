@@ -44,7 +44,8 @@ export function select(options, value, attrs = {}) {
   return el(
     "select",
     attrs,
-    options.map(([v, text]) => el("option", { value: v, selected: String(v) === String(value) }, text)),
+    // As the `selected` attribute, so that a form's reset() returns to it.
+    options.map(([v, text]) => el("option", { value: v, selected: String(v) === String(value) ? "" : false }, text)),
   );
 }
 

@@ -109,8 +109,9 @@ export function bookingRow(b, titles, actions) {
       el("p", {}, el("span", { class: `status ${b.status}` }, b.status), ` · ${money(b.price.total)}`),
       b.refund ? el("p", { class: "refund" }, `Refund: ${money(b.refund)}`) : null,
     ),
-    el("div", { class: "actions" }, actions(b, row)),
   );
+  // The actions get the row itself, to replace it once the booking changed.
+  row.append(el("div", { class: "actions" }, actions(b, row)));
   return row;
 }
 

@@ -49,6 +49,7 @@ export function createMap(onMove) {
       L.tileLayer(session.config.tile_url, { attribution: session.config.tile_attribution, maxZoom: 19 }).addTo(map);
     }
     countries().then((geo) => {
+      if (!map) return; // the view was left before the outlines arrived
       L.geoJSON(geo, { style: { color: "#8a96a3", weight: 0.6, fillColor: "#eef1ef", fillOpacity: 1 }, interactive: false })
         .addTo(map)
         .bringToBack();
@@ -81,7 +82,7 @@ export function createMap(onMove) {
     const bbox = params.bbox || WORLD;
     try {
       const result = await api.map({ ...params, bbox, zoom: Math.round(map.getZoom()) });
-      if (mine !== generation) return;
+      if (mine !== generation || !map) return;
       layer.clearLayers();
       let sum = 0;
       for (const c of result.clusters) {
@@ -129,7 +130,9 @@ export function createMap(onMove) {
   }
 
   function destroy() {
+    generation++; // answers still in flight find no map to draw on
     map?.remove();
+    map = null;
   }
 
   // Leaflet measures its container: size it once the panel is in the document.
