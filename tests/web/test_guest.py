@@ -64,3 +64,28 @@ def test_wishlist_heart_survives_a_reload(people: Any) -> None:
     page.goto(f"{guest.base}/app/#/wishlist")
     page.wait_for_selector(f".card[data-id='{listing}']")
     guest.shot("wishlist")
+
+
+def test_book_with_the_keyboard_from_the_calendar(people: Any) -> None:
+    guest = people()
+    page = guest.open("/signin")
+    page.get_by_label("Email", exact=True).fill("guest6@example.com")
+    page.get_by_label("Password", exact=True).fill("demo-password")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#whoami:has-text('Signed in as')")
+    check_in, check_out = stay(20, 2)
+    page = guest.open(f"/?check_in={check_in}&check_out={check_out}")
+    card = first_card(page)
+    total = card.locator(".total").get_attribute("data-total")
+    card.locator("h3 a").press("Enter")
+    page.wait_for_selector(".calendar .day")
+    # Calendar days are buttons: Enter on the first night, then on the day of departure.
+    page.locator(f".day[data-date='{check_in}']").press("Enter")
+    assert page.get_by_label("Check-out", exact=True).input_value() == ""
+    page.locator(f".day[data-date='{check_out}']").press("Enter")
+    assert page.get_by_label("Check-in", exact=True).input_value() == check_in
+    assert page.get_by_label("Check-out", exact=True).input_value() == check_out
+    assert page.locator(f".day.chosen[data-date='{check_in}']").count() == 1
+    page.locator(".book-form button[type=submit]").press("Enter")
+    page.wait_for_selector(".booking-result .ok")
+    assert page.locator(".booking-total").get_attribute("data-total") == total

@@ -19,6 +19,9 @@ function calendar(avail, chosen, onPick) {
   const pad = (first.getUTCDay() + 6) % 7;
   let row = el("div", { class: "cal-row", role: "row" });
   for (let i = 0; i < pad; i++) row.append(el("span", { class: "cal-pad", role: "gridcell" }));
+  // While a check-in waits for its check-out, later days are pickable even when their own
+  // night is taken: the stay ends there, it does not sleep there.
+  const choosingOut = chosen.check_in && !chosen.check_out;
   for (const n of nights) {
     if (row.children.length === 7) {
       grid.append(row);
@@ -37,10 +40,14 @@ function calendar(avail, chosen, onPick) {
             class: `day ${n.status}${n.can_start ? " start" : ""}${inStay ? " chosen" : ""}`,
             "aria-label": label,
             "aria-pressed": inStay ? "true" : "false",
-            disabled: n.status !== "free",
+            disabled: !(n.status === "free" || (choosingOut && n.date > chosen.check_in)),
             dataset: { date: n.date },
             onclick: () => onPick(n.date),
           },
+          // The month's name on its first day (and on the first one shown): no guessing.
+          n.date.endsWith("-01") || n === nights[0]
+            ? el("span", { class: "month" }, new Date(`${n.date}T00:00:00Z`).toLocaleDateString("en", { month: "short", timeZone: "UTC" }))
+            : null,
           String(Number(n.date.slice(8, 10))),
         ),
       ),
