@@ -256,9 +256,11 @@ export async function searchView(main, params) {
     heading.textContent = "Searching…";
     more.hidden = true;
     if (!fromMap && state.bbox) map.showArea(state.bbox);
-    map.update(apiParams(state, { map: true }));
+    // The list first, the map once it is in: on a small server the clusters' aggregation
+    // would otherwise compete with the query whose hits the guest is waiting for.
+    const drawMap = () => mine === generation && map.update(apiParams(state, { map: true }));
     try {
-      const result = await api.search(apiParams(state));
+      const result = await api.search(apiParams(state)).finally(drawMap);
       if (mine !== generation) return;
       list.replaceChildren();
       heading.textContent = `${result.total} ${result.total === 1 ? "stay" : "stays"}${isDated(state) ? " for your dates" : ""}`;
