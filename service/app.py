@@ -175,7 +175,7 @@ class WebFiles(StaticFiles):
         self.csp = csp
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        if not (WEB_DIST / "index.html").is_file():
+        if not (Path(str(self.directory)) / "index.html").is_file():
             raise HTTPException(404, "the web client is not built: run `scripts/dev setup`")
         return await super().get_response(path, scope)
 

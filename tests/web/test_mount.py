@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+from fastapi import FastAPI
+
+from service.app import WebFiles, web_csp
+from service.core.config import Settings
+from service.core.errors import install_error_handlers
 
 
 def test_app_is_served_with_its_security_headers(web_url: str) -> None:
@@ -31,3 +38,20 @@ def test_config_and_schema(web_url: str) -> None:
     missing = httpx.get(f"{web_url}/app/nope.js", timeout=30)
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_an_unbuilt_client_is_a_404_that_says_how_to_build_it(tmp_path: Path) -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.mount("/app", WebFiles(tmp_path, "default-src 'self'"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        r = await client.get("/app/")
+    assert r.status_code == 404
+    assert "scripts/dev setup" in r.json()["detail"]
+
+
+def test_the_tile_server_is_allowed_by_the_policy() -> None:
+    settings = Settings(web_tile_url="https://{s}.tiles.example/{z}/{x}/{y}.png")
+    assert "img-src 'self' data: https://*.tiles.example;" in web_csp(settings)
+    assert "img-src 'self' data:;" in web_csp(Settings())
