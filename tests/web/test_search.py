@@ -128,3 +128,36 @@ def test_phone_width(people: Any) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways at phone width ({width}px)"
     guest.shot("search-phone")
+
+
+def test_flexible_dates_show_each_stay_and_its_quote(people: Any, web_url: str) -> None:
+    start, end = stay(10, 0)[0], stay(40, 0)[0]
+    guest = people()
+    page = guest.open(f"/?nights=4&from={start}&to={end}&sort=price_asc")
+    page.wait_for_selector("#results:not([aria-busy]) .card .stay")
+    assert page.get_by_label("Flexible", exact=True).is_checked()
+    api = httpx.get(
+        f"{web_url}/v1/search/listings",
+        params={"nights": 4, "from": start, "to": end, "sort": "price_asc", "limit": 20},
+        timeout=30,
+    ).json()
+    shown = cards(page)
+    assert [c["id"] for c in shown] == [h["id"] for h in api["hits"]]
+    assert [int(c["total"]) for c in shown] == [h["quote"]["total"]["amount"] for h in api["hits"]]
+    guest.shot("search-flexible")
+
+
+def test_a_facet_narrows_the_list_to_its_count(people: Any) -> None:
+    guest = people()
+    page = guest.open("/")
+    page.wait_for_selector("#results:not([aria-busy]) .card")
+    box = page.locator("input[data-facet=category]").first
+    value = box.get_attribute("value")
+    label = page.locator(f"label[for='{box.get_attribute('id')}']").inner_text()
+    count = int(label.rsplit("(", 1)[1].rstrip(")"))
+    box.check()
+    page.wait_for_function(
+        "n => document.querySelector('#results-heading').dataset.total === String(n)", arg=count
+    )
+    assert f"category={value}" in page.url
+    assert page.locator(f"input[data-facet=category][value='{value}']").is_checked()
