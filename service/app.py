@@ -6,9 +6,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 from indexers.clients import make_es
 from service.accounts.router import router as accounts_router
@@ -137,4 +145,68 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_openapi(app)
+    install_web(app, settings)
     return app
+
+
+# -- the reference web client (web/, built by `scripts/dev setup` into web/dist) -------------
+
+WEB_DIST = Path(__file__).resolve().parents[1] / "web" / "dist"
+
+
+def web_csp(settings: Settings) -> str:
+    """Everything from this origin only; images also from the configured tile server. No inline
+    script or style: the client is ES modules and stylesheets, so an injected tag cannot run."""
+    images = "'self' data:"
+    if settings.web_tile_url:
+        parts = urlsplit(settings.web_tile_url)
+        # `{s}.tile.example` (Leaflet's subdomain template) is any subdomain of it.
+        images += f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"
+    return (
+        f"default-src 'self'; img-src {images}; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+
+class WebFiles(StaticFiles):
+    """web/dist with the client's security headers; a clear 404 while it is not built."""
+
+    def __init__(self, directory: Path, csp: str) -> None:
+        super().__init__(directory=directory, html=True, check_dir=False)
+        self.csp = csp
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if not (Path(str(self.directory)) / "index.html").is_file():
+            raise HTTPException(404, "the web client is not built: run `scripts/dev setup`")
+        return await super().get_response(path, scope)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = self.csp
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "same-origin"
+            await send(message)
+
+        await super().__call__(scope, receive, with_headers)
+
+
+def install_web(app: FastAPI, settings: Settings) -> None:
+    """`/app/`: static files only, no server rendering; outside the API's schema and contract."""
+
+    @app.get("/app", include_in_schema=False)
+    async def web_root() -> RedirectResponse:
+        # A relative Location: never built from the Host header.
+        return RedirectResponse("/app/", status_code=308)
+
+    @app.get("/app/config.json", include_in_schema=False)
+    async def web_config() -> dict[str, str]:
+        """What a deployment configures for the page (the tile server), read at page start."""
+        return {
+            "tile_url": settings.web_tile_url,
+            "tile_attribution": settings.web_tile_attribution,
+        }
+
+    app.mount("/app", WebFiles(WEB_DIST, web_csp(settings)), name="web")

@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     run_alerts: bool = True
     alerts_watch_size: int = Field(default=500, ge=1, le=10_000)
 
+    # The web client at /app/: map tiles from this URL template ({z}/{x}/{y}); empty draws
+    # country outlines only (no tile server is reachable offline, and none is ours to pick).
+    web_tile_url: str = ""
+    web_tile_attribution: str = ""
+
     # Request hygiene.
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
 
