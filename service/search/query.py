@@ -812,7 +812,10 @@ def facets_body(
     aggs: dict[str, Any] = {}
     estimated: list[str] = []
     for name in p.facets:
-        facet = {"filter": _facet_domain(name, post), "aggs": {"values": _facet_agg(name, basis, p)}}
+        facet = {
+            "filter": _facet_domain(name, post),
+            "aggs": {"values": _facet_agg(name, basis, p)},
+        }
         prob = sample_probability(domains[name], exact_up_to=exact_up_to, sample_docs=sample_docs)
         if prob < 1.0:
             # random_sampler must be a top-level aggregation: it samples the query's documents,
