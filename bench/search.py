@@ -6,7 +6,10 @@ of searches (keywords, geo circle/box, facets, availability, sorts, second pages
   api_*   GET /v1/search/listings through the whole FastAPI app (httpx ASGI transport:
           validation, query building, cursor signing, response shaping, middleware)
   raw_*   the identical Elasticsearch request body sent straight with the async client
-and reports p50/p99 latency (ms) of both and the api/raw ratios. Starts its own Elasticsearch
+and reports p50/p99 latency (ms) of both and the api/raw ratios, for three mixes: the mixed
+one, `dated_total_sort` (dated, sorted and bounded by the stay's total) and
+`currency_total_sort` (the same in a guest's currency: converted bounds, base-figure sorts,
+display prices). Starts its own Elasticsearch
 node unless ELASTICSEARCH_URL is set.
 Run: python -m bench.search [--listings 5000] [--rounds 3]
 """
@@ -28,13 +31,17 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
 from bench.common import elasticsearch_url, pct, quiet
+from documents.fx import FxTable
 from documents.values import utcnow
+from indexers import fxstate
 from indexers.aliases import finish_bulk_load
 from indexers.definition import alias_name
 from indexers.projection import op_for_raw
 from indexers.writer import action
 
 FACET_SETS = ["category,amenities,price,rating,city", "category,price", "amenities,rating", ""]
+# Display currencies of the currency mix (the demo table converts all of them).
+CURRENCIES = ["EUR", "USD", "KRW", "JPY", "GBP"]
 WORDS = ["loft", "canal", "garden", "studio", "cabin", "quiet", "sunny", "bike", "desk", "view"]
 
 
@@ -76,8 +83,16 @@ def mixed_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
         facets = rng.choice(FACET_SETS)
         if facets:
             q["facets"] = facets
+        _comparable(q)
         out.append(q)
     return out
+
+
+def _comparable(q: dict[str, Any]) -> None:
+    """The demo catalogue prices in 18 currencies: a search comparing prices must name the
+    currency to compare in (without one it is a 422), so these mixes compare in euros."""
+    if "price_max" in q or q["sort"] in ("price_asc", "price_desc"):
+        q.setdefault("currency", "EUR")
 
 
 def dated_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
@@ -93,6 +108,24 @@ def dated_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
             q["sort"] = "price_asc"
         if rng.random() < 0.5:
             q["price_max"] = rng.choice([20_000, 50_000, 100_000, 300_000])
+        _comparable(q)
+        out.append(q)
+    return out
+
+
+def currency_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    """Dated queries shown in a guest's currency, sorted by the converted total (both ways),
+    most bounded by it, some with the converted price facet."""
+    out = []
+    for q in dated_queries(rng, n):
+        code = rng.choice(CURRENCIES)
+        q["currency"] = code
+        q["sort"] = rng.choice(["price_asc", "price_desc"])
+        scale = {"KRW": 1456, "JPY": 162}.get(code, 1)  # bounds of a similar value
+        if rng.random() < 0.7:
+            q["price_max"] = rng.choice([20_000, 50_000, 100_000, 300_000]) * scale
+        if rng.random() < 0.3:
+            q["facets"] = "price"
         out.append(q)
     return out
 
@@ -120,6 +153,8 @@ def body_for(params: dict[str, Any], cursor_after: list[Any] | None) -> dict[str
         guests=params.get("guests"),
         sort=params["sort"],
         facets=sq.parse_facets(params.get("facets")),
+        currency=params.get("currency"),
+        fx=fxstate.current() if params.get("currency") else None,
     )
     return sq.build_body(
         p, size=params["limit"] + 1, now=utcnow(), guest_fee_bps=500, search_after=cursor_after
@@ -130,9 +165,15 @@ async def seed(es: AsyncElasticsearch, prefix: str, n: int) -> float:
     from indexers import store
     from indexers.aliases import current_index
     from service.seeding import Generator
+    from service.seeding.places import demo_rates
 
     # Beanie models need a binding even to validate; nothing is written to this store.
     await store.init_documents(store.make_client(None), "bench", create_indexes=False)
+    # The demo rate table, as the seeder stores it: the API converts with it, and the
+    # projection computes the base-currency sort figures with it.
+    table = FxTable(version=1, base="EUR", rates=demo_rates(), updated_by="bench")
+    await table.insert()
+    fxstate.use(table.rates_of())
     index = await current_index(es, prefix)
     assert index is not None
     await es.indices.put_settings(index=index, settings={"refresh_interval": "-1"})
@@ -186,6 +227,7 @@ async def main(listings: int, n_queries: int, rounds: int) -> dict[str, Any]:
                 async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
                     result = await measure(client, es, prefix, n_queries, rounds, mixed_queries)
                     dated = await measure(client, es, prefix, n_queries, rounds, dated_queries)
+                    fx = await measure(client, es, prefix, n_queries, rounds, currency_queries)
         finally:
             for name in (await es.indices.get(index=f"{prefix}*")).body:
                 await es.indices.delete(index=name)
@@ -199,6 +241,7 @@ async def main(listings: int, n_queries: int, rounds: int) -> dict[str, Any]:
         "index_bytes_per_listing": round(int(stats["store.size"]) / max(1, indexed), 1),
         **result,
         "dated_total_sort": dated,
+        "currency_total_sort": fx,
     }
 
 
