@@ -163,7 +163,7 @@ def body_for(params: dict[str, Any], cursor_after: list[Any] | None) -> dict[str
 
 async def seed(es: AsyncElasticsearch, prefix: str, n: int) -> float:
     from indexers import store
-    from indexers.aliases import current_index
+    from indexers.aliases import current_index, ensure_index
     from service.seeding import Generator
     from service.seeding.places import demo_rates
 
@@ -174,8 +174,9 @@ async def seed(es: AsyncElasticsearch, prefix: str, n: int) -> float:
     table = FxTable(version=1, base="EUR", rates=demo_rates(), updated_by="bench")
     await table.insert()
     fxstate.use(table.rates_of())
-    index = await current_index(es, prefix)
-    assert index is not None
+    # The app's startup ensures the index, but logs and goes on when a fresh (busy) node
+    # refused it then: ensure it here too.
+    index = await current_index(es, prefix) or await ensure_index(es, prefix)
     await es.indices.put_settings(index=index, settings={"refresh_interval": "-1"})
     gen = Generator(listings=n, users=max(20, n // 20), seed=42)
     gen.users("not-a-real-hash")
