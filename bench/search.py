@@ -17,6 +17,9 @@ Every mix in MIXES runs at every size: `--listings 1000000` seeds and measures 1
 1,000,000 (each in an index of its own, on the same node, in one run) and reports the growth
 of p99 from the smallest to the largest size (goal <= 1.5 for the API). Starts its own
 Elasticsearch node unless ELASTICSEARCH_URL is set.
+The mixes: `mixed` (keywords, places, facets, sorts, second pages), `dated_total_sort` (dated,
+sorted and bounded by the stay's total) and `currency_total_sort` (the same in a guest's
+currency: converted bounds, base-figure sorts, display prices).
 Run: python -m bench.search [--listings 5000] [--rounds 3] [--shards 1]
 """
 
@@ -38,12 +41,16 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
 from bench.common import elasticsearch_url, pct, quiet
+from documents.fx import FxTable
 from documents.values import utcnow
+from indexers import fxstate
 from indexers.aliases import FIRST_INDEX_TIME, create_index, finish_bulk_load
 from indexers.definition import alias_name, new_index_name
 from indexers.projection import op_for_raw
 from indexers.writer import action
 
+# Display currencies of the currency mix (the demo table converts all of them).
+CURRENCIES = ["EUR", "USD", "KRW", "JPY", "GBP"]
 FACET_SETS = ["category,amenities,price,rating,city", "category,price", "amenities,rating", ""]
 WORDS = ["loft", "canal", "garden", "studio", "cabin", "quiet", "sunny", "bike", "desk", "view"]
 
@@ -86,8 +93,16 @@ def mixed_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
         facets = rng.choice(FACET_SETS)
         if facets:
             q["facets"] = facets
+        _comparable(q)
         out.append(q)
     return out
+
+
+def _comparable(q: dict[str, Any]) -> None:
+    """The demo catalogue prices in 18 currencies: a search comparing prices must name the
+    currency to compare in (without one it is a 422), so these mixes compare in euros."""
+    if "price_max" in q or q["sort"] in ("price_asc", "price_desc"):
+        q.setdefault("currency", "EUR")
 
 
 def dated_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
@@ -103,6 +118,24 @@ def dated_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
             q["sort"] = "price_asc"
         if rng.random() < 0.5:
             q["price_max"] = rng.choice([20_000, 50_000, 100_000, 300_000])
+        _comparable(q)
+        out.append(q)
+    return out
+
+
+def currency_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    """Dated queries shown in a guest's currency, sorted by the converted total (both ways),
+    most bounded by it, some with the converted price facet."""
+    out = []
+    for q in dated_queries(rng, n):
+        code = rng.choice(CURRENCIES)
+        q["currency"] = code
+        q["sort"] = rng.choice(["price_asc", "price_desc"])
+        scale = {"KRW": 1456, "JPY": 162}.get(code, 1)  # bounds of a similar value
+        if rng.random() < 0.7:
+            q["price_max"] = rng.choice([20_000, 50_000, 100_000, 300_000]) * scale
+        if rng.random() < 0.3:
+            q["facets"] = "price"
         out.append(q)
     return out
 
@@ -112,6 +145,7 @@ Mix = Callable[[random.Random, int], list[dict[str, Any]]]
 MIXES: list[tuple[str, Mix]] = [
     ("mixed", mixed_queries),
     ("dated_total_sort", dated_queries),
+    ("currency_total_sort", currency_queries),
 ]
 # The smaller size of a run at more than this many listings.
 BASE_SIZE = 100_000
@@ -141,6 +175,8 @@ def params_for(params: dict[str, Any]) -> Any:
         guests=params.get("guests"),
         sort=params["sort"],
         facets=sq.parse_facets(params.get("facets")),
+        currency=params.get("currency"),
+        fx=fxstate.current() if params.get("currency") else None,
     )
 
 
@@ -201,6 +237,9 @@ async def seed(es: AsyncElasticsearch, prefix: str, n: int, shards: int = 1) -> 
 
     # Beanie models need a binding even to validate; nothing is written to this store.
     await store.init_documents(store.make_client(None), "bench", create_indexes=False)
+    # The projection computes the base-currency sort figures with the demo rate table (the
+    # app gets the same table in `measure_size`, once its store is bound).
+    fxstate.use(demo_table().rates_of())
     index = await current_index(es, prefix)
     if index is None:
         # The first index as `ensure_index` names it, with the layout under test.
@@ -225,6 +264,12 @@ async def seed(es: AsyncElasticsearch, prefix: str, n: int, shards: int = 1) -> 
     await finish_bulk_load(es, index)
     await es.indices.forcemerge(index=index, max_num_segments=1)
     return time.perf_counter() - started
+
+
+def demo_table() -> FxTable:
+    from service.seeding.places import demo_rates
+
+    return FxTable(version=1, base="EUR", rates=demo_rates(), updated_by="bench")
 
 
 def sizes_for(listings: int) -> list[int]:
@@ -286,6 +331,10 @@ async def measure_size(
         seed_s = await seed(es, prefix, listings, shards)
         app = create_app(settings)
         async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
+            # The rate table the API converts with, in the store the app's startup bound.
+            table = demo_table()
+            await table.insert()
+            fxstate.use(table.rates_of())
             indexed = int((await es.count(index=alias_name(prefix)))["count"])
             stats = (await es.cat.indices(index=alias_name(prefix), format="json", bytes="b")).body[
                 0

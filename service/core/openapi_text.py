@@ -153,7 +153,10 @@ OPERATIONS: dict[str, Text] = {
         "Keyword, category, amenity, city, price, rating, geo (circle or bounding box) and "
         "availability filters, sorted and faceted (multi-select counts), paged by `cursor`. A "
         "cursor reused with other parameters is 422; Elasticsearch trouble is 503 (504 on a "
-        "timeout).",
+        "timeout). With `currency`, price bounds, price sorts and the price facet are in that "
+        "currency (exact at the boundary) and hits add `display_price`, `display_quote` and "
+        "`fx_version`; price bounds or sorts over several currencies without it, or a currency "
+        "the rate table lacks, are 422 naming `currency`.",
     ),
     "suggestSearch": Text(
         "Search completions",

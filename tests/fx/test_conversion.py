@@ -103,3 +103,37 @@ def test_base_figure_orders_across_currencies() -> None:
     assert base_figure(RATES, 145_620, "KRW") == eur
     assert base_figure(RATES, 145_621, "KRW") > eur
     assert base_figure(RATES, 145_619, "KRW") < eur
+
+
+def test_the_demo_table_converts_every_demo_currency() -> None:
+    from service.seeding.places import CITIES, demo_rates
+
+    rates = Rates.of(1, "EUR", demo_rates())
+    assert {c.currency for c in CITIES} <= set(rates.table)
+    # About 1 EUR a unit either way: 1470.6 KRW, and 100 JPY is a little over 0.6 EUR.
+    assert convert(rates, 100, "EUR", "KRW") == 1471
+    assert convert(rates, 100, "JPY", "EUR") == 62
+
+
+@settings(max_examples=300)
+@given(
+    charged=st.integers(min_value=0, max_value=10**9),
+    fee_bps=st.integers(min_value=0, max_value=3_000),
+    source=codes,
+    target=codes,
+)
+def test_search_bounds_are_exact_on_the_stored_charge(
+    charged: int, fee_bps: int, source: str, target: str
+) -> None:
+    """What search stores (a stay's charge before the guest fee, in the listing's currency)
+    against what the guest reads (the converted total): the stored-field bounds search builds
+    from a display bound keep the listing at its own display total and drop it one unit off."""
+    from service.pricing import guest_total
+    from service.search.query import PriceBasis
+
+    basis = PriceBasis("stay_charge.n3", 1, fee_bps)
+    shown = convert(RATES, guest_total(charged, fee_bps), source, target)
+    assert charged <= basis.upper(max_source(RATES, shown, source, target))
+    assert charged > basis.upper(max_source(RATES, shown - 1, source, target))
+    assert charged >= basis.lower(min_source(RATES, shown, source, target))
+    assert charged < basis.lower(min_source(RATES, shown + 1, source, target))
