@@ -140,12 +140,33 @@ def currency_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
     return out
 
 
+def broad_queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    """A marketplace's most common search (issue 16): no keywords, no place, the default
+    facets, half of them dated, sorted by relevance, price or age. Hundreds of thousands of
+    hits at 1M listings: where exact facets cost the most."""
+    today = datetime.now(UTC).date()
+    out: list[dict[str, Any]] = []
+    for _ in range(n):
+        q: dict[str, Any] = {"limit": 20, "facets": FACET_SETS[0]}
+        q["sort"] = rng.choice(["relevance", "price_asc", "newest"])
+        if rng.random() < 0.5:
+            start = today + timedelta(days=rng.randint(2, 60))
+            q["check_in"] = start.isoformat()
+            q["check_out"] = (start + timedelta(days=rng.randint(1, 7))).isoformat()
+        if rng.random() < 0.3:
+            q["guests"] = rng.randint(1, 4)
+        _comparable(q)
+        out.append(q)
+    return out
+
+
 Mix = Callable[[random.Random, int], list[dict[str, Any]]]
 # (name, query generator): every mix runs at every size. Add a mix by appending to this list.
 MIXES: list[tuple[str, Mix]] = [
     ("mixed", mixed_queries),
     ("dated_total_sort", dated_queries),
     ("currency_total_sort", currency_queries),
+    ("broad_facets", broad_queries),
 ]
 # The smaller size of a run at more than this many listings.
 BASE_SIZE = 100_000
