@@ -6,6 +6,7 @@ client in Debian's chromium (`MARKETPLACE_CHROMIUM` overrides the path) with a c
 each time. Measured in the page with the Performance API:
   fcp_ms            first contentful paint (`paint` entry)
   first_results_ms  the client's `first-results` mark: the first page of hits is on screen
+  search_sent_ms    when the page sent its search request (resource timing)
   search_api_ms     the search request's own duration (resource timing), for comparison
 for an undated search and a dated one (quotes for the stay), as p50/p90 over `--rounds` loads.
 Starts its own Elasticsearch node unless ELASTICSEARCH_URL is set.
@@ -48,7 +49,7 @@ MEASURE = """() => {
   const search = performance.getEntriesByType("resource")
     .filter((r) => r.name.includes("/v1/search/listings"))[0];
   return { fcp: fcp ? fcp.startTime : null, results: mark ? mark.startTime : null,
-           api: search ? search.duration : null };
+           api: search ? search.duration : null, sent: search ? search.startTime : null };
 }"""
 
 
@@ -71,7 +72,12 @@ def load(browser: Browser, url: str) -> dict[str, float]:
 
 def summarise(samples: list[dict[str, float]]) -> dict[str, float]:
     out: dict[str, float] = {}
-    for key, name in (("fcp", "fcp_ms"), ("results", "first_results_ms"), ("api", "search_api_ms")):
+    for key, name in (
+        ("fcp", "fcp_ms"),
+        ("sent", "search_sent_ms"),
+        ("api", "search_api_ms"),
+        ("results", "first_results_ms"),
+    ):
         values = [s[key] for s in samples if s[key] is not None]
         out[f"{name}_p50"] = round(pct(values, 0.5), 1)
         out[f"{name}_p90"] = round(pct(values, 0.9), 1)

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from elasticsearch import Elasticsearch
 from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
@@ -80,6 +81,15 @@ def web_server(redis_server: RedisServer, es_url: str) -> Iterator[dict[str, Any
     finally:
         server.should_exit = True
         thread.join(timeout=60)
+        # The shared node keeps no index of ours (an event loop runs here: the sync client).
+        with Elasticsearch(es_url) as es:
+            ours = es.indices.get(
+                index=f"{settings.elasticsearch_index_prefix}*",
+                allow_no_indices=True,
+                expand_wildcards="all",
+            )
+            for name in ours.body:  # by name: the node refuses wildcard deletes
+                es.indices.delete(index=name, ignore_unavailable=True)
 
 
 @pytest.fixture(scope="session")

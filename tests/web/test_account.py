@@ -64,3 +64,13 @@ def test_every_control_is_labelled(people: Any) -> None:
         page = guest.open(fragment)
         page.wait_for_selector("#main [aria-busy]", state="detached")
         assert page.evaluate(UNLABELLED) == [], fragment
+
+
+def test_sign_out_ends_the_session(people: Any) -> None:
+    guest = people()
+    guest.sign_in("guest7@example.com")
+    page = guest.page
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("link", name="Sign in").wait_for()
+    status = page.evaluate("() => fetch('/v1/me').then((r) => r.status)")
+    assert status == 401

@@ -30,8 +30,9 @@ async function start() {
   onSession(drawHeader);
   document.getElementById("signout").addEventListener("click", async () => {
     await signOut();
-    location.hash = "#/";
-    dispatch(main);
+    // Redraw for the signed-out visitor: by the hashchange, or at once when already home.
+    if (location.hash === "#/" || location.hash === "") dispatch(main);
+    else location.hash = "#/";
   });
   try {
     await Promise.all([loadConfig(), loadFx(), refreshUser()]);

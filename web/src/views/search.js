@@ -258,7 +258,8 @@ export async function searchView(main, params) {
     if (!fromMap && state.bbox) map.showArea(state.bbox);
     // The list first, the map once it is in: on a small server the clusters' aggregation
     // would otherwise compete with the query whose hits the guest is waiting for.
-    const drawMap = () => mine === generation && map.update(apiParams(state, { map: true }));
+    // After the next paint, too: building the map (Leaflet, outlines) would hold the hits back.
+    const drawMap = () => requestAnimationFrame(() => setTimeout(() => mine === generation && map.update(apiParams(state, { map: true }))));
     try {
       const result = await api.search(apiParams(state)).finally(drawMap);
       if (mine !== generation) return;
