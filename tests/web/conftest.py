@@ -5,7 +5,11 @@ seeded with the deterministic demo data (demo logins, password `demo-password`),
 indexer feeding the suite's Elasticsearch node, and `web/dist` (built by `scripts/dev setup`)
 at `/app/`. Playwright (PyPI) drives Debian's chromium (`MARKETPLACE_CHROMIUM` overrides the
 path); each test gets a fresh browser context, so cookies never leak between tests. Pages fail
-their test on an uncaught script error or a Content-Security-Policy violation."""
+their test on an uncaught script error or a Content-Security-Policy violation.
+
+The server and the browser are package-scoped, so they end with the last test here: while
+Playwright's sync API is open its event loop counts as running in this thread, and the suite's
+async tests elsewhere could not start theirs. For the same reason every test here is sync."""
 
 from __future__ import annotations
 
@@ -50,7 +54,7 @@ def _wait_indexed(app: FastAPI, url: str, deadline: float) -> int:
     raise AssertionError("the demo listings were not indexed in time")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web_server(redis_server: RedisServer, es_url: str) -> Iterator[dict[str, Any]]:
     if not (WEB_DIST / "index.html").is_file():
         pytest.fail("web/dist is missing: run `scripts/dev setup` (npm ci and build in web/)")
@@ -92,12 +96,12 @@ def web_server(redis_server: RedisServer, es_url: str) -> Iterator[dict[str, Any
                 es.indices.delete(index=name, ignore_unavailable=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web_url(web_server: dict[str, Any]) -> str:
     return str(web_server["url"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `scripts/dev setup` (apt-get install chromium)")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from service.app import WebFiles, web_csp
 from service.core.config import Settings
@@ -40,13 +41,12 @@ def test_config_and_schema(web_url: str) -> None:
     assert missing.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_an_unbuilt_client_is_a_404_that_says_how_to_build_it(tmp_path: Path) -> None:
+def test_an_unbuilt_client_is_a_404_that_says_how_to_build_it(tmp_path: Path) -> None:
     app = FastAPI()
     install_error_handlers(app)
     app.mount("/app", WebFiles(tmp_path, "default-src 'self'"))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        r = await client.get("/app/")
+    with TestClient(app) as client:  # its own event loop, in a thread
+        r = client.get("/app/")
     assert r.status_code == 404
     assert "scripts/dev setup" in r.json()["detail"]
 

@@ -40,9 +40,7 @@ export function toQuery(state) {
 export function savedParams(state) {
   const out = {};
   for (const [k, v] of Object.entries(state)) {
-    if (["nights", "guests", "price_min", "price_max"].includes(k)) out[k] = Number(v);
-    else if (k === "rating_min") out[k] = Number(v);
-    else out[k] = v;
+    out[k] = ["nights", "guests", "price_min", "price_max", "rating_min"].includes(k) ? Number(v) : v;
   }
   return out;
 }
