@@ -38,7 +38,13 @@ def test_dated_search_shows_the_api_quotes(people: Any, web_url: str) -> None:
     assert shown, "a dated search in the demo data finds stays"
     api = httpx.get(
         f"{web_url}/v1/search/listings",
-        params={"check_in": check_in, "check_out": check_out, "guests": 2, "limit": 20},
+        params={
+            "check_in": check_in,
+            "check_out": check_out,
+            "guests": 2,
+            "currency": httpx.get(f"{web_url}/v1/fx", timeout=30).json()["base"],
+            "limit": 20,
+        },
         timeout=30,
     ).json()
     quotes = {h["id"]: h["quote"]["total"] for h in api["hits"]}
@@ -136,10 +142,11 @@ def test_flexible_dates_show_each_stay_and_its_quote(people: Any, web_url: str) 
     page = guest.open(f"/?nights=4&from={start}&to={end}&sort=price_asc")
     page.wait_for_selector("#results:not([aria-busy]) .card .stay")
     assert page.get_by_label("Flexible", exact=True).is_checked()
+    # The page compares prices in the rate table's base currency unless the guest picks one.
+    base = httpx.get(f"{web_url}/v1/fx", timeout=30).json()["base"]
+    params = {"nights": 4, "from": start, "to": end, "sort": "price_asc", "currency": base}
     api = httpx.get(
-        f"{web_url}/v1/search/listings",
-        params={"nights": 4, "from": start, "to": end, "sort": "price_asc", "limit": 20},
-        timeout=30,
+        f"{web_url}/v1/search/listings", params={**params, "limit": 20}, timeout=30
     ).json()
     shown = cards(page)
     assert [c["id"] for c in shown] == [h["id"] for h in api["hits"]]

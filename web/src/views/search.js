@@ -64,6 +64,10 @@ export function hitCard(hit, state, { onHeart } = {}) {
         { class: "total", dataset: { total: String(hit.quote.total.amount), currency: hit.quote.total.currency } },
         el("strong", {}, money(hit.quote.total)),
         ` total · ${hit.quote.units} ${unit}${hit.quote.units === 1 ? "" : "s"}`,
+        // The charge stays in the listing's currency; the guest's currency is a conversion.
+        hit.display_quote && hit.display_quote.total.currency !== hit.quote.total.currency
+          ? el("span", { class: "converted", dataset: { total: String(hit.display_quote.total.amount) } }, ` (≈ ${money(hit.display_quote.total)})`)
+          : null,
       )
     : null;
   return el(
@@ -117,7 +121,7 @@ export async function searchView(main, params) {
   const to = input({ type: "date", value: state.to || "" });
   const guests = input({ type: "number", min: "1", max: "50", inputmode: "numeric", value: state.guests || "" });
   const sort = select(SORTS, state.sort || "relevance");
-  const priceMax = input({ type: "number", min: "0", inputmode: "numeric", value: state.price_max ? String(state.price_max / 10 ** digits(state.currency || "EUR")) : "" });
+  const priceMax = input({ type: "number", min: "0", inputmode: "numeric", value: state.price_max ? String(state.price_max / 10 ** digits(state.currency || session.fx?.base || "EUR")) : "" });
   const rating = select([["", "Any"], ["3.5", "3.5+"], ["4", "4+"], ["4.5", "4.5+"]], state.rating_min || "");
   const modeExact = el("input", { type: "radio", name: "datemode", id: "mode-exact", value: "exact", checked: mode === "exact" });
   const modeFlex = el("input", { type: "radio", name: "datemode", id: "mode-flex", value: "flexible", checked: mode === "flexible" });
@@ -140,7 +144,7 @@ export async function searchView(main, params) {
   let currency = null;
   if (session.fx?.rates) {
     const codes = [...new Set([session.fx.base, ...Object.keys(session.fx.rates)])].sort();
-    currency = select([["", "Listing's own"], ...codes.map((c) => [c, c])], state.currency || "");
+    currency = select(codes.map((c) => [c, c]), state.currency || session.fx.base);
   }
 
   const form = el(
@@ -240,7 +244,7 @@ export async function searchView(main, params) {
   }
 
   // Price bounds are minor units of the search's currency (or the listings' own).
-  const bound = (v) => (v === null || v === undefined ? "" : String(v / 10 ** digits(state.currency || "EUR")));
+  const bound = (v) => (v === null || v === undefined ? "" : String(v / 10 ** digits(state.currency || session.fx?.base || "EUR")));
 
   async function run(next, { fromMap = false } = {}) {
     state = next;
@@ -342,6 +346,10 @@ export async function searchView(main, params) {
 
 export function apiParams(state, { map = false } = {}) {
   const p = { ...state };
+  // Where the API converts, prices are compared and shown in one currency: the guest's pick,
+  // else the rate table's base. Without one, a price sort over a catalogue in several
+  // currencies is a 422 (amounts in different currencies are never compared as one).
+  if (!p.currency && session.fx?.base) p.currency = session.fx.base;
   if (!map) {
     p.facets = FACETS;
     p.limit = 20;
