@@ -13,10 +13,9 @@ It lives in `documents` so that both `indexers` and `service` may import it.
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -86,6 +85,11 @@ class Rates:
     version: int
     base: str
     table: dict[str, Fraction]
+    # (source, target) -> the exact factor as (numerator, denominator): every search converts
+    # many amounts, and integer arithmetic on these is what keeps that cheap.
+    _ratios: dict[tuple[str, str], tuple[int, int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, version: int, base: str, rates: dict[str, str]) -> Rates:
@@ -101,9 +105,14 @@ class Rates:
         scale = Fraction(10) ** (minor_exponent(target) - minor_exponent(source))
         return self.table[target] / self.table[source] * scale
 
-
-def _round_half_even(x: Fraction) -> int:
-    return round(x)  # Fraction.__round__ without digits is exact and rounds half to even
+    def ratio(self, source: str, target: str) -> tuple[int, int]:
+        """`factor` as (numerator, denominator) in lowest terms, cached."""
+        key = (source, target)
+        cached = self._ratios.get(key)
+        if cached is None:
+            f = self.factor(source, target)
+            cached = self._ratios[key] = (f.numerator, f.denominator)
+        return cached
 
 
 def convert(rates: Rates, amount: int, source: str, target: str) -> int:
@@ -113,7 +122,11 @@ def convert(rates: Rates, amount: int, source: str, target: str) -> int:
     rounded half-even once. Non-decreasing in `amount`; the identity when source == target."""
     if source == target:
         return amount
-    return _round_half_even(amount * rates.factor(source, target))
+    num, den = rates.ratio(source, target)
+    q, r = divmod(amount * num, den)  # amount x factor = q + r/den, exactly
+    if 2 * r > den or (2 * r == den and q % 2 == 1):
+        q += 1
+    return q
 
 
 def max_source(rates: Rates, bound: int, source: str, target: str) -> int:
@@ -125,10 +138,11 @@ def max_source(rates: Rates, bound: int, source: str, target: str) -> int:
         return bound
     if bound < 0:
         return -1
-    f = rates.factor(source, target)
-    edge = Fraction(2 * bound + 1, 2)
-    t = math.floor(edge / f)
-    if t * f == edge and bound % 2 == 1:
+    num, den = rates.ratio(source, target)
+    # t x factor <= (2 bound + 1) / 2  <=>  t x 2 num <= (2 bound + 1) x den
+    edge = (2 * bound + 1) * den
+    t = edge // (2 * num)
+    if t * 2 * num == edge and bound % 2 == 1:
         t -= 1
     return t
 
@@ -141,10 +155,10 @@ def min_source(rates: Rates, bound: int, source: str, target: str) -> int:
         return max(bound, 0)
     if bound <= 0:
         return 0
-    f = rates.factor(source, target)
-    edge = Fraction(2 * bound - 1, 2)
-    t = math.ceil(edge / f)
-    if t * f == edge and bound % 2 == 1:
+    num, den = rates.ratio(source, target)
+    edge = (2 * bound - 1) * den
+    t = -(-edge // (2 * num))
+    if t * 2 * num == edge and bound % 2 == 1:
         t += 1
     return t
 
