@@ -18,6 +18,9 @@ class IndexerConfig:
     max_retries: int = 5
     embedded_mongo: bool = True
     lease_ttl_s: float = 15.0  # one active `indexer run` per alias; renewed every third of it
+    # The API caches search pages in Redis: after a change the indexer bumps the generation.
+    redis_url: str | None = None
+    search_cache: bool = False
 
     @classmethod
     def of(cls, settings: Any) -> IndexerConfig:
@@ -34,4 +37,6 @@ class IndexerConfig:
             max_retries=settings.indexer_max_retries,
             embedded_mongo=settings.embedded_mongo,
             lease_ttl_s=settings.indexer_lease_ttl_s,
+            redis_url=getattr(settings, "redis_url", None),
+            search_cache=getattr(settings, "search_cache_ttl_s", 0) > 0,
         )

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     search_max_in_flight: int = Field(default=32, ge=1)
     search_queue_budget_s: float = Field(default=0.5, gt=0)
     client_max_in_flight: int = Field(default=16, ge=1)
+    # Search and suggest pages cached in Redis for this long (0: off). A change the indexer
+    # makes searchable bumps the index generation, which drops every page cached before it;
+    # the TTL bounds what a lost bump could leave (and dated searches key on the hour).
+    search_cache_ttl_s: float = Field(default=30.0, ge=0)
     # /readyz: how long each backing service may take to answer its ping, and how long an
     # all-ok result is reused (failures are re-checked on the next probe).
     readyz_timeout_s: float = Field(default=1.0, gt=0)
