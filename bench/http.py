@@ -198,6 +198,32 @@ def _wrk(target: str, lines: Path, mode: str, duration_s: int, index: str = "") 
     return json.loads(line.removeprefix("MIX_RESULT "))
 
 
+def _serial(
+    api: str, es: str, index: str, files: tuple[Path, Path], n: int = 30
+) -> dict[str, float]:
+    """One connection, one request at a time: the per-request cost without queueing (ms)."""
+    urls = files[0].read_text().splitlines()[:n]
+    bodies = files[1].read_text().splitlines()[:n]
+    out = {}
+    with httpx.Client(timeout=30) as client:
+        for side, send in (
+            ("api", lambda i: client.get(api + urls[i])),
+            ("raw", lambda i: client.post(
+                f"{es}/{index}/_search", content=bodies[i],
+                headers={"Content-Type": "application/json"},
+            )),
+        ):  # fmt: skip
+            took = []
+            for i in range(len(urls)):
+                started = time.perf_counter()
+                r = send(i)
+                took.append((time.perf_counter() - started) * 1000)
+                if r.status_code != 200:
+                    raise SystemExit(f"{side} answered {r.status_code}: {r.text[:300]}")
+            out[side] = round(sorted(took)[len(took) // 2], 2)
+    return out
+
+
 def _interleaved(
     api: str, es: str, index: str, files: tuple[Path, Path], duration_s: int
 ) -> dict[str, Any]:
@@ -219,6 +245,7 @@ def _interleaved(
             "bad": sum(r["non2xx"] + r["errors"] for r in results),
         }
     out["ratio"] = round(out["api"]["rps"] / out["raw"]["rps"], 3)
+    out["serial_ms_p50"] = _serial(api, es, index, files)
     return out
 
 
@@ -287,6 +314,8 @@ def main(small: bool) -> dict[str, Any]:
         "cache_on_api_p99_ms": on["api"]["p99_ms"],
         "cache_on_raw_p50_ms": on["raw"]["p50_ms"],
         "cache_on_raw_p99_ms": on["raw"]["p99_ms"],
+        "serial_ms_p50_cache_off": off["serial_ms_p50"],
+        "serial_ms_p50_cache_on": on["serial_ms_p50"],
         "non_2xx_or_errors": off["api"]["bad"]
         + off["raw"]["bad"]
         + on["api"]["bad"]

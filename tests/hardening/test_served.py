@@ -153,3 +153,47 @@ async def test_a_burst_of_searches_is_served_or_shed_fast(served: Served) -> Non
         f"p99 {p99 * 1000:.1f} ms, max {worst * 1000:.1f} ms"
     )
     assert p99 < 0.050, f"/healthz p99 {p99 * 1000:.1f} ms during the burst (bound: 50 ms)"
+
+
+def test_the_embedded_indexer_bumps_the_search_cache(served: Served) -> None:
+    """The embedded default caches searches (SEARCH_CACHE_TTL_S, 30 s) in its in-process Redis
+    and runs the polling indexer in process: its bump must drop a cached page once a change
+    is searchable, long before the TTL would have."""
+    from tests.conftest import listing_body
+
+    # Another loopback address: the module's auth budget (3) is the spoof test's to spend.
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(base_url=served.base, timeout=30, transport=transport) as client:
+        email, password = f"cache{uuid.uuid4().hex[:8]}@example.com", "correct horse battery"
+        reg = client.post(
+            "/v1/auth/register",
+            json={"email": email, "password": password, "display_name": "C", "roles": ["host"]},
+        )
+        assert reg.status_code == 201, reg.text
+        login = client.post("/v1/auth/login", json={"email": email, "password": password})
+        host = {"Authorization": f"Bearer {login.json()['token']}"}
+        lid = client.post("/v1/listings", json=listing_body(title="Zeppelin hangar"), headers=host)
+        lid = lid.json()["id"]
+        assert client.post(f"/v1/listings/{lid}/publish", headers=host).status_code == 200
+
+        def titles() -> list[str]:
+            r = client.get("/v1/search/listings", params={"q": "zeppelin"})
+            assert r.status_code == 200, r.text
+            return [h["title"] for h in r.json()["hits"]]
+
+        def until(want: list[str]) -> float:
+            started = time.monotonic()
+            while (seen := titles()) != want:
+                # Bounded: well under the 30 s TTL, so only the bump can make it fresh.
+                assert time.monotonic() - started < 15, (seen, served.output())
+                time.sleep(0.1)
+            return time.monotonic() - started
+
+        until(["Zeppelin hangar"])
+        assert titles() == ["Zeppelin hangar"]  # cached now
+        patched = client.patch(
+            f"/v1/listings/{lid}", json={"title": "Zeppelin hangar, renovated"}, headers=host
+        )
+        assert patched.status_code == 200, patched.text
+        waited = until(["Zeppelin hangar, renovated"])
+        print(f"a cached page was dropped {waited:.2f} s after the write")
