@@ -12,7 +12,9 @@ Figures:
                               (a separate process, limiter on, `concurrency` clients, 200s only;
                               the index is built beforehand, the server runs no indexer)
   search_ms_p50 / p95         latency of those requests as the clients saw it
-  raw_es_search_rps           the same query straight at Elasticsearch, same concurrency (baseline)
+  raw_es_search_rps           the same query straight at Elasticsearch, same concurrency (baseline):
+                              the very body the API builds for it (bench.http does this over
+                              a query mix with an external load generator)
   search_vs_raw_es_ratio      search_rps / raw_es_search_rps
   search_non_200              answers other than 200 during the run (must be 0)
   search_rps_limiter_off      the same search load against a server with the limiter disabled
@@ -191,7 +193,15 @@ async def _raw_es(es_url: str, index: str, concurrency: int, duration_s: float) 
     es = AsyncElasticsearch(es_url, request_timeout=30)
     done = 0
     stop_at = time.monotonic() + duration_s
-    body = {"query": {"match": {"title": "apartment"}}, "size": 20}
+    # The body the API builds for its `q=apartment&limit=20` (fuzziness, sort, facets, total
+    # hits and all): the baseline once compared against a cheaper `match` on the title alone.
+    from documents.values import utcnow
+    from service.search import query as sq
+    from service.search.schemas import SearchFilters
+
+    params = SearchFilters(q="apartment").to_params()
+    fee_bps = _settings("redis://unused").guest_service_fee_bps
+    body = sq.build_body(params, size=21, now=utcnow(), guest_fee_bps=fee_bps)
 
     async def worker() -> None:
         nonlocal done

@@ -21,6 +21,9 @@ class IndexerConfig:
     # Layout of a new concrete index (a rebuild applies changes: shards are fixed per index).
     shards: int = 1
     replicas: int = 0
+    # The API caches search pages in Redis: after a change the indexer bumps the generation.
+    redis_url: str | None = None
+    search_cache: bool = False
 
     @classmethod
     def of(cls, settings: Any) -> IndexerConfig:
@@ -39,4 +42,6 @@ class IndexerConfig:
             lease_ttl_s=settings.indexer_lease_ttl_s,
             shards=settings.search_index_shards,
             replicas=settings.search_index_replicas,
+            redis_url=getattr(settings, "redis_url", None),
+            search_cache=getattr(settings, "search_cache_ttl_s", 0) > 0,
         )

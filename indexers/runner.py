@@ -27,6 +27,7 @@ from documents.values import utcnow
 from indexers import checkpoints, fx, metrics
 from indexers.config import IndexerConfig
 from indexers.definition import alias_name
+from indexers.generation import Generation
 from indexers.lease import Lease, LeaseLost
 from indexers.sources import Change, ChangeSource
 from indexers.sources.changestream import ChangeStreamSource, HistoryLost
@@ -81,6 +82,7 @@ class Indexer:
         writer: BulkWriter | None = None,
         on_history_lost: Callable[[], Awaitable[Any]] | None = None,
         lease: Lease | None = None,
+        generation: Generation | None = None,
     ) -> None:
         self.es = es
         self.cfg = cfg = IndexerConfig.of(settings)
@@ -94,6 +96,8 @@ class Indexer:
         )
         self.on_history_lost = on_history_lost
         self.lease = lease
+        # With the API's search cache on: bumped once each change is searchable.
+        self.generation = generation if generation is not None else Generation.of(settings)
         self.stats = WriteStats()
         self._buffer: list[Change] = []
         self._first_at: float | None = None
@@ -128,9 +132,13 @@ class Indexer:
         batch = list(self._buffer)
         ops = [c.op for c in batch if c.op is not None]
         # No forced refresh: the index refreshes every 250 ms, and a refresh per batch costs
-        # far more than it saves once Elasticsearch is busy (measured by bench/indexer).
+        # far more than it saves once Elasticsearch is busy (measured by bench/indexer). With
+        # the search cache, the write waits for that periodic refresh, so that the generation
+        # bump comes after the change is searchable: a page cached in between is dropped too.
         self._check_lease()
-        stats = await self.writer.write(ops)
+        stats = await self.writer.write(ops, refresh="wait_for" if self.generation else False)
+        if stats.indexed or stats.deleted:
+            await self._bump()
         # Lost while writing: the documents are in (versioned, so harmless), but the position
         # is not ours to move any more; the next holder replays from its checkpoint.
         self._check_lease()
@@ -144,6 +152,15 @@ class Indexer:
             lag = max(0.0, (utcnow() - max(observed)).total_seconds())
             metrics.LAG_SECONDS.labels(self.source.name).set(lag)
         return len(batch)
+
+    async def _bump(self) -> None:
+        if self.generation is None:
+            return
+        try:
+            await self.generation.bump()
+        except Exception as exc:  # the cache's TTL still bounds how stale a page can be
+            metrics.ERRORS.labels("generation").inc()
+            log.warning("indexer: search generation not bumped: %s", exc)
 
     async def _fetch(self, timeout_s: float) -> int:
         room = self.cfg.batch_size - len(self._buffer)
@@ -290,6 +307,7 @@ class Indexer:
             await restart()  # the new stream covers every change after this point
         if self.on_history_lost is not None:
             await self.on_history_lost()
+            await self._bump()  # a rebuilt index behind the alias: every cached page is old
 
 
 def _is_es(exc: BaseException) -> bool:

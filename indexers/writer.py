@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import elastic_transport
 from elasticsearch import ApiError, AsyncElasticsearch
@@ -97,9 +97,12 @@ class BulkWriter:
     def _backoff(self, attempt: int) -> float:
         return min(self.max_backoff_s, self.initial_backoff_s * (2**attempt))
 
-    async def write(self, ops: Sequence[IndexOp], *, refresh: bool = False) -> WriteStats:
+    async def write(
+        self, ops: Sequence[IndexOp], *, refresh: bool | Literal["wait_for"] = False
+    ) -> WriteStats:
         """`refresh`: make the batch searchable now instead of at the next refresh interval
-        (repairs use it, so that a verify right after sees the result)."""
+        (repairs use it, so that a verify right after sees the result); "wait_for": return
+        once the next periodic refresh made it searchable (no refresh forced)."""
         stats = WriteStats()
         pending = {op.listing_id: op for op in latest_per_listing(ops)}
         attempt = 0
@@ -125,7 +128,10 @@ class BulkWriter:
             yield action(op, self.index)
 
     async def _attempt(
-        self, pending: dict[str, IndexOp], stats: WriteStats, refresh: bool = False
+        self,
+        pending: dict[str, IndexOp],
+        stats: WriteStats,
+        refresh: bool | Literal["wait_for"] = False,
     ) -> tuple[dict[str, IndexOp], bool]:
         """One pass over `pending`; returns the ops to retry and whether the alias was missing."""
         unresolved = dict(pending)
@@ -133,7 +139,7 @@ class BulkWriter:
         missing_alias = False
         kwargs: dict[str, Any] = {"require_alias": True} if self.prefix is not None else {}
         if refresh:
-            kwargs["refresh"] = "true"
+            kwargs["refresh"] = "true" if refresh is True else refresh
         try:
             async for ok, result in async_streaming_bulk(
                 self.es,

@@ -36,6 +36,7 @@ from service.core.sessions import SessionStore
 from service.fx.router import router as fx_router
 from service.listings.router import router as listings_router
 from service.messaging.router import router as messaging_router
+from service.ops.probes import ProbeFastPath
 from service.ops.router import router as ops_router
 from service.payments.deps import app_provider
 from service.payments.router import router as payments_router
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     install_middleware(app, settings)
+    app.add_middleware(ProbeFastPath)  # outermost: probes never queue behind the stack
     name_body_shapes(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -1,7 +1,8 @@
 """Admission control for Elasticsearch-bound requests: shed load early instead of queueing.
 
 Two caps per process: requests in flight to Elasticsearch (`search_max_in_flight`), and per
-client (`client_max_in_flight`, a concurrency cap beside the rate limit). A request that would
+client (`client_max_in_flight`, a concurrency cap beside the rate limit). Both answer 503 with
+Retry-After: they shed load; a rate quota is the limiter's 429. A request that would
 wait longer than `search_queue_budget_s` for a slot (estimated from the recent service time)
 is answered at once with a 503 and Retry-After, so a burst costs the caller milliseconds and
 leaves the event loop free for everyone else (health checks included)."""
@@ -18,13 +19,14 @@ from service.core.config import Settings
 from service.core.errors import ProblemError
 
 
-def shed(detail: str, retry_after_s: float, status: int = 503) -> ProblemError:
+def shed(detail: str, retry_after_s: float) -> ProblemError:
+    # Names what it protects: every shed request would have been a search on Elasticsearch.
     return ProblemError(
-        status,
+        503,
         detail,
         type_="https://marketplace.dev/problems/overloaded",
         headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))},
-        extra={"service": "elasticsearch"} if status == 503 else None,
+        extra={"service": "elasticsearch"},
     )
 
 
@@ -47,10 +49,11 @@ class Gate:
     async def admit(self, client: str) -> AsyncIterator[None]:
         held = self._clients.get(client, 0)
         if held >= self.per_client:
+            # Overload shedding, not a quota: the same 503 + Retry-After as a full gate (a
+            # client retrying after it finds the process as loaded as it left it).
             raise shed(
                 f"too many concurrent requests from this client (max {self.per_client})",
                 self._service_s,
-                status=429,
             )
         wait = self.expected_wait_s()
         if wait > self.budget_s:

@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = ""
 
     # Overload: Elasticsearch-bound requests in flight per process, how long one may wait for
-    # a slot before a fast 503 with Retry-After, and concurrent requests per client (429).
+    # a slot before a fast 503 with Retry-After, and concurrent requests per client (also a
+    # 503 with Retry-After: load shedding, not a quota; the rate limits answer 429).
     search_max_in_flight: int = Field(default=32, ge=1)
     search_queue_budget_s: float = Field(default=0.5, gt=0)
     client_max_in_flight: int = Field(default=16, ge=1)
@@ -115,6 +116,14 @@ class Settings(BaseSettings):
     # in `facets_estimated` (keeps p99 flat as the catalogue grows; docs/performance.md).
     search_facets_exact_hits: int = Field(default=10_000, ge=0)
     search_facets_sample_docs: int = Field(default=5_000, ge=1)
+    # Search and suggest pages cached in Redis for this long (0: off). A change the indexer
+    # makes searchable bumps the index generation, which drops every page cached before it;
+    # the TTL bounds what a lost bump could leave (and dated searches key on the hour).
+    search_cache_ttl_s: float = Field(default=30.0, ge=0)
+    # /readyz: how long each backing service may take to answer its ping, and how long an
+    # all-ok result is reused (failures are re-checked on the next probe).
+    readyz_timeout_s: float = Field(default=1.0, gt=0)
+    readyz_cache_s: float = Field(default=1.0, ge=0)
 
     # Saved-search alerts: how often the job looks for new listings and price drops (one
     # worker per tick, through a Redis lock), and how many matches per search it compares.

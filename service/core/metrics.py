@@ -35,6 +35,11 @@ RATE_LIMIT_BACKEND_ERRORS = Counter(
 LOGIN_LOCKOUTS = Counter(
     "login_lockouts_total", "Logins refused by the brute-force guard", ["scope"]
 )
+SEARCH_CACHE = Counter(
+    "search_cache_requests_total",
+    "Search cache lookups by kind (search, suggest) and outcome (hit, miss, error: bypassed)",
+    ["kind", "outcome"],
+)
 BACKEND_LATENCY = Histogram(
     "backend_call_duration_seconds",
     "Latency of calls to backing services",

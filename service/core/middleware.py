@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_PROBES = frozenset({"/healthz", "/readyz"})
+PROBES = frozenset({"/healthz", "/readyz"})
 _PRIVATE = re.compile(r"^/v1/(auth|me)(/|$)")
 _AUTH_PATHS = frozenset({"/v1/auth/login", "/v1/auth/register"})
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
@@ -110,6 +110,42 @@ def route_template(app: FastAPI, scope: Scope) -> str:
     return table.match(scope["path"])
 
 
+def request_id_of(scope: Scope) -> str:
+    """The caller's X-Request-ID when sane, else a fresh one."""
+    incoming = _header(scope, b"x-request-id")
+    return incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def record(
+    scope: Scope,
+    template: str,
+    status: int,
+    elapsed: float,
+    request_id: str,
+    user_id: str | None = None,
+) -> None:
+    """Metrics and the one JSON access-log line of a finished request."""
+    method: str = scope["method"]
+    label = str(status)
+    HTTP_REQUESTS.labels(method, template, label).inc()
+    HTTP_LATENCY.labels(method, template, label).observe(elapsed)
+    access_log.info(
+        "%s %s %s",
+        method,
+        template,
+        status,
+        extra={
+            "method": method,
+            "route": template,
+            "path": scope["path"],
+            "status": status,
+            "latency_ms": round(elapsed * 1000, 2),
+            "request_id": request_id,
+            "user_id": user_id,
+        },
+    )
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
@@ -139,8 +175,7 @@ class HardeningMiddleware:
         app: FastAPI = scope["app"]
         method: str = scope["method"]
         path: str = scope["path"]
-        incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_of(scope)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status_holder = {"status": 500}
@@ -157,10 +192,11 @@ class HardeningMiddleware:
 
         gate = contextlib.AsyncExitStack()
         try:
-            if path in _PROBES:
+            if path in PROBES:
                 # Health checks skip sessions and limits: under a burst those wait on Redis
                 # (and on the limiter's Lua), and a probe that waits reports a healthy
-                # process as down.
+                # process as down. (service.ops.probes answers them before this runs; this
+                # keeps them unlimited where that fast path is not installed.)
                 await self.app(scope, receive, send_wrapper)
                 return
             if route_class(method, path) is RouteClass.search and hasattr(app.state, "redis"):
@@ -190,25 +226,13 @@ class HardeningMiddleware:
         finally:
             await gate.aclose()
             status = status_holder["status"]
-            template = route_template(app, scope)
-            elapsed = time.perf_counter() - started
-            label = str(status)
-            HTTP_REQUESTS.labels(method, template, label).inc()
-            HTTP_LATENCY.labels(method, template, label).observe(elapsed)
-            access_log.info(
-                "%s %s %s",
-                method,
-                template,
+            record(
+                scope,
+                route_template(app, scope),
                 status,
-                extra={
-                    "method": method,
-                    "route": template,
-                    "path": path,
-                    "status": status,
-                    "latency_ms": round(elapsed * 1000, 2),
-                    "request_id": request_id,
-                    "user_id": state.get("user_id") or user_id,
-                },
+                time.perf_counter() - started,
+                request_id,
+                state.get("user_id") or user_id,
             )
 
     async def _guard(

@@ -11,7 +11,8 @@ route decorator (the routers stay small and merge easily):
   public operations, `{}` first where a session is optional);
 - names: short camelCase operationIds (`operation_id`, FastAPI's `generate_unique_id_function`),
   named enums for query parameters, `XPage` instead of pydantic's `Page_X_`;
-- headers: RateLimit-* on every response, Retry-After on 429/503, WWW-Authenticate on 401,
+- headers: RateLimit-* on every response but the probes', Retry-After on 429/503,
+  WWW-Authenticate on 401,
   Location on 201, ETag on listing reads and writes, Idempotent-Replayed where a replay can
   answer, and a 304 for `If-None-Match` on `GET /v1/listings/{listing_id}`;
 - documentation: summaries, descriptions, examples, tags, servers, license and contact
@@ -267,6 +268,9 @@ def _header_refs(*names: str) -> dict[str, Any]:
 
 
 RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+# Answered before the middleware (service.ops.probes): no limit, no session, no RateLimit-*;
+# liveness always answers 200, readiness 200 or 503 naming what is down.
+PROBE_STATUSES = {"getHealth": {200}, "getReadiness": {200, 503}}
 
 
 def _problem_response(code: int, existing: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -378,7 +382,13 @@ def _finish_operation(
 
     responses: dict[str, Any] = op["responses"]
     declared = {int(c) for c, a in responses.items() if c.isdigit() and _is_problem(a)}
-    for code in sorted(declared | fact.error_statuses(method)):
+    errors = declared | fact.error_statuses(method)
+    probe = op_id in PROBE_STATUSES
+    if probe:
+        errors &= PROBE_STATUSES[op_id]
+        for code in [c for c in responses if c.isdigit() and int(c) not in PROBE_STATUSES[op_id]]:
+            del responses[code]
+    for code in sorted(errors):
         responses[str(code)] = _problem_response(code, responses.get(str(code)))
 
     if op_id in NOT_MODIFIED_OPERATIONS:
@@ -397,9 +407,10 @@ def _finish_operation(
 
     for code, answer in responses.items():
         headers = answer.setdefault("headers", {})
-        headers.update(_header_refs(*RATE_HEADERS))
+        if not probe:
+            headers.update(_header_refs(*RATE_HEADERS))
         status = int(code)
-        if status in (429, 503):
+        if status in (429, 503) and not probe:  # a probe's 503 is a state, not a back-off
             headers.update(_header_refs("Retry-After"))
         if status == 401:
             headers.update(_header_refs("WWW-Authenticate"))

@@ -11,6 +11,7 @@ import elastic_transport
 from elasticsearch import ApiError
 
 from indexers.aliases import ensure_index
+from indexers.generation import Generation, generation_key
 from indexers.runner import Indexer
 from service.core.config import Settings
 
@@ -30,7 +31,13 @@ async def start_search(state: Any, settings: Settings) -> None:
     except (elastic_transport.TransportError, ApiError) as exc:
         log.warning("search index not ensured at startup (%s); searches answer 503", exc)
     if settings.indexer_in_process:
-        indexer = Indexer.polling(state.es, settings)
+        # The in-process Redis (the embedded default) is only reachable through the app's client.
+        generation = None
+        if settings.search_cache_ttl_s > 0:
+            generation = Generation(
+                generation_key(settings.elasticsearch_index_prefix), state.redis
+            )
+        indexer = Indexer.polling(state.es, settings, generation=generation)
         state.indexer = indexer
         task = asyncio.create_task(indexer.run(), name="embedded-indexer")
         state.background.append(task)

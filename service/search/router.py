@@ -14,6 +14,7 @@ from service.core.errors import problem_responses
 from service.core.pagination import CursorParam, Limit
 from service.search import discovery, service
 from service.search import query as sq
+from service.search.deps import SearchCacheDep
 from service.search.schemas import (
     MapResult,
     SearchFilters,
@@ -36,11 +37,12 @@ async def search_listings(
     settings: SettingsDep,
     user: OptionalUser,
     filters: Annotated[SearchFilters, Query()],
+    cache: SearchCacheDep,
     limit: Limit = 20,
     cursor: CursorParam = None,
 ) -> Response:
     result = await service.search_page(
-        es, settings, user, params=filters.to_params(), limit=limit, cursor=cursor
+        es, settings, user, params=filters.to_params(), limit=limit, cursor=cursor, cache=cache
     )
     # Built from our own index documents in the documented shape (SearchResult, tested):
     # serialising directly skips re-validating every hit on the hot path.
@@ -100,6 +102,7 @@ async def similar_listings(
 async def suggest(
     es: EsDep,
     settings: SettingsDep,
+    cache: SearchCacheDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description="prefix")],
 ) -> dict[str, Any]:
-    return await service.suggest(es, settings, q=q)
+    return await service.suggest(es, settings, q=q, cache=cache)

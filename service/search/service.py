@@ -22,6 +22,7 @@ from service.core.pagination import decode_cursor, encode_cursor
 from service.fx.service import cached_rates
 from service.search import discovery
 from service.search import query as sq
+from service.search.cache import SearchCache, search_parts
 from service.wishlists.service import mark_saved
 
 log = logging.getLogger(__name__)
@@ -274,10 +275,20 @@ async def search_page(
     params: sq.SearchParams,
     limit: int,
     cursor: str | None,
+    cache: SearchCache | None = None,
 ) -> dict[str, Any]:
-    """`search_listings` for a caller: the same result for everyone, then each hit's `saved`
-    flag for a signed-in caller (after the query, so a shared result cache stays possible)."""
-    result = await search_listings(es, settings, params=params, limit=limit, cursor=cursor)
+    """`search_listings` for a caller: the same result for everyone (cached when `cache` is
+    given), then each hit's `saved` flag for a signed-in caller, after the cache."""
+
+    async def compute() -> dict[str, Any]:
+        return await search_listings(es, settings, params=params, limit=limit, cursor=cursor)
+
+    if cache is None:
+        result = await compute()
+    else:
+        sq.validate(params)  # bad input is a 422 whether or not a page is cached
+        parts = search_parts(params, limit=limit, cursor=cursor, now=utcnow())
+        result = await cache.page("search", parts, compute)
     await mark_saved(user, result["hits"])
     return result
 
@@ -350,11 +361,15 @@ async def watched_hits(
     return [h["_source"] for h in resp["hits"]["hits"]]
 
 
-async def suggest(es: AsyncElasticsearch, settings: Settings, *, q: str) -> dict[str, Any]:
+async def suggest(
+    es: AsyncElasticsearch, settings: Settings, *, q: str, cache: SearchCache | None = None
+) -> dict[str, Any]:
     """Completions of listing titles, categories and cities for the prefix `q`."""
     prefix = q.strip()
     if not prefix:
         raise invalid(["query", "q"], "must not be blank")
+    if cache is not None:
+        return await cache.page("suggest", {"q": prefix}, lambda: suggest(es, settings, q=prefix))
     body = {
         "_source": False,
         "suggest": {

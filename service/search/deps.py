@@ -1,0 +1,16 @@
+"""The search cache as a FastAPI dependency (one per app, on its Redis client)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from service.search.cache import SearchCache, cache_of
+
+
+def get_search_cache(request: Request) -> SearchCache:
+    return cache_of(request.app.state)
+
+
+SearchCacheDep = Annotated[SearchCache, Depends(get_search_cache)]
