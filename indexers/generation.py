@@ -5,6 +5,7 @@ it. Here, not in service/, because the indexer may not import the service."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,8 @@ from redis.asyncio import Redis
 
 from indexers.config import IndexerConfig
 from indexers.definition import alias_name
+
+log = logging.getLogger(__name__)
 
 
 def generation_key(prefix: str) -> str:
@@ -47,3 +50,15 @@ class Generation:
         if not cfg.search_cache or not cfg.redis_url:
             return None
         return cls(generation_key(cfg.prefix), url=cfg.redis_url)
+
+
+async def bump_after(settings: Any, what: str) -> None:
+    """Bump once an operator command (a rebuild's alias swap, a repair) changed what searches
+    see; a failure only leaves cached pages to their TTL, so it is logged, not raised."""
+    generation = Generation.of(settings)
+    if generation is None:
+        return
+    try:
+        await generation.bump()
+    except Exception as exc:
+        log.warning("%s: search generation not bumped: %s", what, exc)

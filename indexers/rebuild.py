@@ -26,6 +26,7 @@ from indexers.aliases import (
 )
 from indexers.config import IndexerConfig
 from indexers.definition import MAPPING_VERSION, alias_name, index_pattern, new_index_name
+from indexers.generation import bump_after
 from indexers.projection import IndexOp, hard_delete_op, op_for_raw
 from indexers.sources.polling import scan_since
 from indexers.writer import RETRY_STATUS, BulkWriter, WriteStats, action
@@ -183,6 +184,7 @@ async def rebuild(
         # Changes the live indexer sent to the old index between the replay and the swap.
         replayed.add(await replay_since(writer, replay_started - overlap))
         step("replay_after_swap")
+        await bump_after(settings, "rebuild")  # searches now read the new index
         await drop_indexes(es, dropped)
         step("drop_old")
     except BaseException:
@@ -268,6 +270,7 @@ async def repair(es: AsyncElasticsearch, settings: Any, drift: Drift) -> RepairR
     ops = [found.get(lid) or hard_delete_op(lid) for lid in ids]
     writer = BulkWriter(es, alias, prefix=cfg.prefix, max_retries=cfg.max_retries)
     stats = await writer.write(ops, refresh=True)
+    await bump_after(settings, "repair")
     if ahead or stats.stale:
         log.warning("index ahead of Mongo for %d listings: rebuilding", len(ahead) + stats.stale)
         return RepairReport(stats, await rebuild(es, settings))

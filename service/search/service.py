@@ -19,7 +19,7 @@ from indexers.definition import F, alias_name
 from service.core.config import Settings
 from service.core.errors import ProblemError, invalid, not_found, unavailable
 from service.core.pagination import decode_cursor, encode_cursor
-from service.fx.service import cached_rates
+from service.fx.service import cached_rates, current_version
 from service.search import discovery
 from service.search import query as sq
 from service.search.cache import SearchCache, search_parts
@@ -288,6 +288,10 @@ async def search_page(
     else:
         sq.validate(params)  # bad input is a 422 whether or not a page is cached
         parts = search_parts(params, limit=limit, cursor=cursor, now=utcnow())
+        if params.currency is not None:
+            # Display prices and converted bounds follow the rate table: a new table is a new
+            # page at once, not only after its re-projection bumps the generation.
+            parts["fx_version"] = await current_version()
         result = await cache.page("search", parts, compute)
     await mark_saved(user, result["hits"])
     return result

@@ -161,3 +161,29 @@ def test_the_key_is_the_whole_parameter_set() -> None:
         "search", search_parts(dated, limit=20, cursor=None, now=now + timedelta(hours=1))
     )
     assert a != b
+
+
+async def test_a_rebuild_drops_cached_pages(
+    client: httpx.AsyncClient, settings: Settings, host, new_listing, indexer: Indexer
+) -> None:
+    """`marketplace index rebuild` swaps the alias under the API: the pages cached from the old
+    index are dropped then, not left to their TTL."""
+    from indexers.rebuild import rebuild
+
+    r = await client.post(
+        "/v1/listings", json=new_listing(title="Lantern barn"), headers=host.headers
+    )
+    await client.post(f"/v1/listings/{r.json()['id']}/publish", headers=host.headers)
+    await indexer.drain()
+    await _search(client)
+    hits0, misses0 = await _counts(client)
+    await _search(client)
+    assert (await _counts(client)) == (hits0 + 1, misses0)  # cached
+
+    es = AsyncElasticsearch(settings.elasticsearch_url)
+    try:
+        await rebuild(es, settings)
+    finally:
+        await es.close()
+    await _search(client)
+    assert (await _counts(client)) == (hits0 + 1, misses0 + 1)  # the rebuild dropped it
