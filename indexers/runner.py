@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 # Failures that pass: the loop backs off and retries the same batch.
 RECOVERABLE = (WriteFailed, elastic_transport.TransportError, ApiError, pymongo.errors.PyMongoError)
 SHUTDOWN_FLUSH_TIMEOUT_S = 10.0
+# Search cache: at most one forced refresh (and generation bump) per this many seconds.
+BUMP_INTERVAL_S = 0.25
 
 
 async def choose_source(settings: Any, db: Any) -> str:
@@ -106,6 +108,8 @@ class Indexer:
         # Whether the index may hold figures of another table: at start (the index may predate
         # the newest table) and after a new version, until a re-projection has succeeded.
         self._fx_pending = True
+        self._dirty = False  # a change written since the last bump's refresh
+        self._bumper: asyncio.Task[None] | None = None
 
     @classmethod
     def polling(cls, es: AsyncElasticsearch, settings: Any, **kw: Any) -> Indexer:
@@ -133,12 +137,12 @@ class Indexer:
         ops = [c.op for c in batch if c.op is not None]
         # No forced refresh: the index refreshes every 250 ms, and a refresh per batch costs
         # far more than it saves once Elasticsearch is busy (measured by bench/indexer). With
-        # the search cache, the write waits for that periodic refresh, so that the generation
-        # bump comes after the change is searchable: a page cached in between is dropped too.
+        # the search cache, the generation is bumped beside the loop (`_searchable_then_bump`)
+        # rather than by waiting here for the refresh: a wait per batch held every batch back.
         self._check_lease()
-        stats = await self.writer.write(ops, refresh="wait_for" if self.generation else False)
+        stats = await self.writer.write(ops)
         if stats.indexed or stats.deleted:
-            await self._bump()
+            self._changed()
         # Lost while writing: the documents are in (versioned, so harmless), but the position
         # is not ours to move any more; the next holder replays from its checkpoint.
         self._check_lease()
@@ -152,6 +156,33 @@ class Indexer:
             lag = max(0.0, (utcnow() - max(observed)).total_seconds())
             metrics.LAG_SECONDS.labels(self.source.name).set(lag)
         return len(batch)
+
+    def _changed(self) -> None:
+        """A write changed documents: bump once they are searchable, off the write path."""
+        if self.generation is None:
+            return
+        self._dirty = True
+        if self._bumper is None or self._bumper.done():
+            self._bumper = asyncio.create_task(self._searchable_then_bump())
+
+    async def _searchable_then_bump(self) -> None:
+        """Refresh, then bump, while writes keep coming: one refresh covers every write acked
+        before it, so a page cached after the bump cannot predate them. The pause coalesces a
+        catch-up's batches into a refresh per BUMP_INTERVAL_S (the index's own pace)."""
+        while self._dirty:
+            self._dirty = False
+            try:
+                await self.es.indices.refresh(index=self.writer.index)
+            except Exception as exc:  # the periodic refresh still comes; the TTL bounds the rest
+                metrics.ERRORS.labels("generation").inc()
+                log.warning("indexer: refresh before the generation bump failed: %s", exc)
+            await self._bump()
+            await asyncio.sleep(BUMP_INTERVAL_S)
+
+    async def settled(self) -> None:
+        """Until the last change's generation bump is done (tests, one-shot runs)."""
+        if self._bumper is not None:
+            await self._bumper
 
     async def _bump(self) -> None:
         if self.generation is None:
@@ -196,6 +227,11 @@ class Indexer:
         await self.flush()
         self._check_lease()
         stats = await fx.reproject(self.writer, self.cfg.batch_size)
+        if stats.indexed and self.generation is not None:
+            # Cached search pages hold the old figures: make the new ones searchable now (one
+            # refresh per rate change, a rare event) and then drop those pages.
+            await self.es.indices.refresh(index=self.writer.index)
+            await self._bump()
         self.stats.add(stats)
         self._fx_pending = False
         return stats.indexed
@@ -215,6 +251,7 @@ class Indexer:
             n = await self.sync_once()
             total += n
             if n == 0 and self.source.caught_up:
+                await self.settled()
                 return total
 
     def _flush_due(self) -> bool:
@@ -285,6 +322,7 @@ class Indexer:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 30.0)
             await self.flush()
+            await asyncio.wait_for(self.settled(), SHUTDOWN_FLUSH_TIMEOUT_S)
         except asyncio.CancelledError:
             if self._buffer and (self.lease is None or self.lease.held):
                 try:
@@ -293,6 +331,8 @@ class Indexer:
                     log.warning("indexer: flush on shutdown failed: %s", exc)
             raise
         finally:
+            if self._bumper is not None and not self._bumper.done():
+                self._bumper.cancel()  # killed or cancelled: the cache's TTL covers the rest
             self._opened = False
             await self.source.close()
 
