@@ -451,7 +451,9 @@ async def test_history_lost_while_indexer_down_rebuilds(small_oplog_topo: Topolo
         out = indexer.output()
         assert "code 286" in out, out[-3000:]
         # The rebuilt index holds the last state of every listing.
-        hits = await search_ids(http, price_min=5000, price_max=5000 + OPLOG_MAX_ENTRIES * 2)
+        # The seed prices in many currencies: price bounds name the one they compare in.
+        window = {"price_min": 5000, "price_max": 5000 + OPLOG_MAX_ENTRIES * 2}
+        hits = await search_ids(http, currency="EUR", **window)
         last = {lids[k % len(lids)]: 5000 + k for k in range(OPLOG_MAX_ENTRIES * 2)}
         assert {lid: hits[lid]["price"]["amount"] for lid in lids if lid in hits} == last
         await sync_marker(http, host)
