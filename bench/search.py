@@ -343,6 +343,8 @@ async def measure_size(
         seed_demo_listings=0,
         run_embedded_indexer=False,
         rate_limit_enabled=False,
+        # Measured without the search cache: repeats would be Redis hits, not searches.
+        search_cache_ttl_s=0,
         log_json=False,
         log_level="WARNING",
     )

@@ -100,6 +100,8 @@ def main(listings: int, rounds: int) -> dict[str, Any]:
             run_embedded_indexer=False,
             run_alerts=False,
             rate_limit_enabled=False,
+            # Measured without the search cache: repeats would be Redis hits, not searches.
+            search_cache_ttl_s=0,
             log_json=False,
             log_level="WARNING",
         )
