@@ -7,6 +7,7 @@ import logging
 import os
 import statistics
 from collections.abc import Iterator
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -35,3 +36,24 @@ def quiet() -> None:
     logging.basicConfig(level=logging.WARNING)
     for name in ("elastic_transport", "elasticsearch", "httpx", "indexers", "service"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def app_settings(es_url: str, prefix: str) -> Any:
+    """Settings of an app that benchmarks drive in process: the embedded store with nothing
+    seeded, no background indexer or alerts, and no rate limits or search cache, so each request
+    measures the search it sends and not a limiter or a Redis hit."""
+    from service.core.config import Settings
+
+    return Settings(
+        elasticsearch_url=es_url,
+        elasticsearch_index_prefix=prefix,
+        mongodb_url=None,
+        redis_url=None,
+        seed_demo_listings=0,
+        run_embedded_indexer=False,
+        run_alerts=False,
+        rate_limit_enabled=False,
+        search_cache_ttl_s=0,
+        log_json=False,
+        log_level="WARNING",
+    )

@@ -25,7 +25,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 from elasticsearch import AsyncElasticsearch
 
-from bench.common import elasticsearch_url, pct, quiet
+from bench.common import app_settings, elasticsearch_url, pct, quiet
 from bench.search import seed
 from indexers.definition import alias_name
 
@@ -118,23 +118,11 @@ async def measure(
 
 async def main(listings: int, n_queries: int, rounds: int) -> dict[str, Any]:
     from service.app import create_app
-    from service.core.config import Settings
 
     quiet()
     with elasticsearch_url() as url:
         prefix = f"benchmap{uuid.uuid4().hex[:8]}-"
-        settings = Settings(
-            elasticsearch_url=url,
-            elasticsearch_index_prefix=prefix,
-            mongodb_url=None,
-            redis_url=None,
-            seed_demo_listings=0,
-            run_embedded_indexer=False,
-            run_alerts=False,
-            rate_limit_enabled=False,
-            log_json=False,
-            log_level="WARNING",
-        )
+        settings = app_settings(url, prefix)
         app = create_app(settings)
         es = AsyncElasticsearch(url, request_timeout=120)
         try:

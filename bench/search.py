@@ -40,7 +40,7 @@ from asgi_lifespan import LifespanManager
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
-from bench.common import elasticsearch_url, pct, quiet
+from bench.common import app_settings, elasticsearch_url, pct, quiet
 from documents.fx import FxTable
 from documents.values import utcnow
 from indexers import fxstate
@@ -332,22 +332,9 @@ async def measure_size(
 ) -> dict[str, Any]:
     """Seed `listings` into an index of their own, run every mix, drop the index."""
     from service.app import create_app
-    from service.core.config import Settings
 
     prefix = f"bench{uuid.uuid4().hex[:8]}-"
-    settings = Settings(
-        elasticsearch_url=url,
-        elasticsearch_index_prefix=prefix,
-        mongodb_url=None,
-        redis_url=None,
-        seed_demo_listings=0,
-        run_embedded_indexer=False,
-        rate_limit_enabled=False,
-        # Measured without the search cache: repeats would be Redis hits, not searches.
-        search_cache_ttl_s=0,
-        log_json=False,
-        log_level="WARNING",
-    )
+    settings = app_settings(url, prefix)
     es = AsyncElasticsearch(url, request_timeout=120)
     try:
         # Seeded before the app starts, so the index has the layout under test.

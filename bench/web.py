@@ -30,7 +30,7 @@ import uvicorn
 from elasticsearch import AsyncElasticsearch
 from playwright.sync_api import Browser, sync_playwright
 
-from bench.common import elasticsearch_url, pct, quiet
+from bench.common import app_settings, elasticsearch_url, pct, quiet
 from bench.search import seed
 from indexers.definition import alias_name
 
@@ -86,25 +86,11 @@ def summarise(samples: list[dict[str, float]]) -> dict[str, float]:
 
 def main(listings: int, rounds: int) -> dict[str, Any]:
     from service.app import create_app
-    from service.core.config import Settings
 
     quiet()
     with elasticsearch_url() as es_url:
         prefix = f"benchweb{uuid.uuid4().hex[:8]}-"
-        settings = Settings(
-            elasticsearch_url=es_url,
-            elasticsearch_index_prefix=prefix,
-            mongodb_url=None,
-            redis_url=None,
-            seed_demo_listings=0,
-            run_embedded_indexer=False,
-            run_alerts=False,
-            rate_limit_enabled=False,
-            # Measured without the search cache: repeats would be Redis hits, not searches.
-            search_cache_ttl_s=0,
-            log_json=False,
-            log_level="WARNING",
-        )
+        settings = app_settings(es_url, prefix)
         app = create_app(settings)
         port = free_port()
         server = uvicorn.Server(
