@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from elasticsearch import AsyncElasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 
 from indexers import store
 
@@ -43,6 +44,9 @@ def make_es(settings: ClientSettings) -> AsyncElasticsearch | None:
         request_timeout=settings.elasticsearch_timeout_s,
         retry_on_timeout=False,
         max_retries=1,
+        # orjson (already a dependency) encodes a search body and decodes its hits several
+        # times faster than the standard library, on every request.
+        serializers={"application/json": OrjsonSerializer()},
     )
 
 

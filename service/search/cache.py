@@ -1,9 +1,9 @@
 """Search and suggest pages cached in Redis, never older than what Elasticsearch would answer.
 
-The key is the whole validated parameter set (every field of `SearchParams`, so a parameter
-added there is part of it without touching this module), the cursor, the limit and, for dated
-searches, the notice budget the query was built with (the hour `now` falls in relative to the
-stay: the only way the clock changes an answer). Each entry is tagged with the index
+The key is the whole validated parameter set (`SearchParams.values()`: every field, so a
+parameter added there is part of it without touching this module), the cursor, the limit and,
+for dated searches, the notice budget the query was built with (the hour `now` falls in
+relative to the stay: the only way the clock changes an answer). Each entry is tagged with the index
 generation read before Elasticsearch was asked; the indexer bumps it once a change is
 searchable (indexers/generation.py), so a tag that is not current is a miss. One MGET reads
 both. Redis trouble bypasses the cache (counted), it never fails a search.
@@ -14,7 +14,6 @@ Per-caller fields (`saved`) are not in the page: they are added after it, per re
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -104,7 +103,7 @@ def search_parts(
     params: sq.SearchParams, *, limit: int, cursor: str | None, now: datetime
 ) -> dict[str, Any]:
     return {
-        "params": dataclasses.asdict(params),
+        "params": params.values(),
         "limit": limit,
         "cursor": cursor,
         "clock": clock(params, now),

@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from service.search.cache import SearchCache, cache_of
 
 
-def get_search_cache(request: Request) -> SearchCache:
+async def get_search_cache(request: Request) -> SearchCache:
+    # async: a plain `def` dependency runs in the thread pool, a thread hop per search.
     return cache_of(request.app.state)
 
 

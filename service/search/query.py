@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -116,12 +116,20 @@ class SearchParams:
             return hours * (self.guests or 1)
         return self.quantity
 
+    def values(self) -> dict[str, Any]:
+        """Every parameter by name, the rate table as its version: what a key of this search
+        is made of. Shallow on purpose: `dataclasses.asdict` deep-copies the whole rate table
+        on every request, which cost more than building the Elasticsearch body."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["fx"] = self.fx.version if self.fx is not None else None
+        return out
+
     def fingerprint(self) -> str:
         """Binds a cursor to the query it came from (a cursor from another query is a 422):
         every parameter that changes which hits come, or their order, or what a hit shows
         (`lat`/`lon` give `distance_km`). Not `facets` (counts beside the hits, the same hits
         either way) and not `limit` (pages of any size continue from the last hit)."""
-        bound = {k: v for k, v in asdict(self).items() if k not in CURSOR_FREE}
+        bound = {k: v for k, v in self.values().items() if k not in CURSOR_FREE}
         raw = orjson.dumps(bound, option=orjson.OPT_SORT_KEYS, default=str)
         return hashlib.sha256(raw).hexdigest()[:16]
 

@@ -283,7 +283,7 @@ async def search_page(
     async def compute() -> dict[str, Any]:
         return await search_listings(es, settings, params=params, limit=limit, cursor=cursor)
 
-    if cache is None:
+    if cache is None or not cache.enabled:
         result = await compute()
     else:
         sq.validate(params)  # bad input is a 422 whether or not a page is cached
