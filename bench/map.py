@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import random
 import time
@@ -26,7 +27,8 @@ from asgi_lifespan import LifespanManager
 from elasticsearch import AsyncElasticsearch
 
 from bench.common import app_settings, elasticsearch_url, pct, quiet
-from bench.search import seed
+from bench.search import demo_table, seed
+from indexers import fxstate
 from indexers.definition import alias_name
 
 WORLD = "-180,-85,180,85"
@@ -49,7 +51,10 @@ def map_queries(rng: random.Random, n: int, zoom: int) -> list[dict[str, Any]]:
         if rng.random() < 0.4:
             q["category"] = rng.sample(cats, rng.randint(1, 2))
         if rng.random() < 0.4:
+            # The demo catalogue prices in many currencies: a bound names the one it is in
+            # (without it the API answers 422, see the search contract).
             q["price_max"] = rng.choice([5_000, 10_000, 20_000, 50_000])
+            q["currency"] = "EUR"
         if rng.random() < 0.3:
             start = today + timedelta(days=rng.randint(1, 60))
             q["check_in"] = start.isoformat()
@@ -68,7 +73,10 @@ def body_for(q: dict[str, Any]) -> dict[str, Any]:
 
     fee_bps = Settings.model_fields["guest_service_fee_bps"].default  # as the bench app runs
     filters = SearchFilters.model_validate({k: v for k, v in q.items() if k != "zoom"})
-    return map_body(filters.to_params(), zoom=q["zoom"], guest_fee_bps=fee_bps)
+    params = filters.to_params()
+    if params.currency is not None:  # the rate table the API converts with (service.with_fx)
+        params = dataclasses.replace(params, fx=fxstate.current())
+    return map_body(params, zoom=q["zoom"], guest_fee_bps=fee_bps)
 
 
 async def measure(
@@ -123,11 +131,17 @@ async def main(listings: int, n_queries: int, rounds: int) -> dict[str, Any]:
     with elasticsearch_url() as url:
         prefix = f"benchmap{uuid.uuid4().hex[:8]}-"
         settings = app_settings(url, prefix)
-        app = create_app(settings)
         es = AsyncElasticsearch(url, request_timeout=120)
         try:
+            # Seeded before the app starts (as bench.search does): the seed binds a store of
+            # its own, and the app's startup then binds the one it serves from.
+            seed_s = await seed(es, prefix, listings)
+            app = create_app(settings)
             async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
-                seed_s = await seed(es, prefix, listings)
+                # The rate table the API converts EUR bounds with, in the app's store.
+                table = demo_table()
+                await table.insert()
+                fxstate.use(table.rates_of())
                 indexed = int((await es.count(index=alias_name(prefix)))["count"])
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
