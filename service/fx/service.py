@@ -7,6 +7,7 @@ history never holds two tables with one version.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import datetime
@@ -44,18 +45,32 @@ async def current_rates() -> Rates | None:
 # collection object, so a process that re-initialises its database never sees another's.
 CACHE_TTL_S = 1.0
 _cache: tuple[object, float, Rates | None] | None = None
+# The one read in flight: when the entry expires under load, every search waiting on it shares
+# that read instead of each sending its own (32 concurrent searches were 32 Mongo reads a
+# second per process).
+_reading: tuple[object, asyncio.Task[Rates | None]] | None = None
+
+
+async def _read(coll: object) -> Rates | None:
+    global _cache
+    rates = await current_rates()
+    _cache = (coll, time.monotonic(), rates)
+    return rates
 
 
 async def cached_rates() -> Rates | None:
     """The current table as search converts with it (at most CACHE_TTL_S old)."""
-    global _cache
+    global _reading
     coll = FxTable.get_motor_collection()
-    now = time.monotonic()
-    if _cache is not None and _cache[0] is coll and now - _cache[1] < CACHE_TTL_S:
+    if _cache is not None and _cache[0] is coll and time.monotonic() - _cache[1] < CACHE_TTL_S:
         return _cache[2]
-    rates = await current_rates()
-    _cache = (coll, now, rates)
-    return rates
+    loop = asyncio.get_running_loop()
+    if _reading is None or _reading[0] is not coll or _reading[1].done():
+        _reading = (coll, loop.create_task(_read(coll)))
+    elif _reading[1].get_loop() is not loop:  # another event loop's read (tests run many)
+        return await _read(coll)
+    # Shielded: a search that is cancelled does not cancel the read the others wait on.
+    return await asyncio.shield(_reading[1])
 
 
 async def current_version() -> int | None:

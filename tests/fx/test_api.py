@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from documents import AuditEvent
 from documents.fx import FxTable
 from service import audit
+from service.fx import service as fx_service
 from service.fx.cli import _pairs
 from service.fx.service import set_table
 from tests.conftest import Account
@@ -75,6 +76,31 @@ async def test_racing_writers_never_share_a_version(client: httpx.AsyncClient) -
     versions = sorted(t.version for t in won)
     assert versions == list(range(1, len(won) + 1))
     assert await FxTable.count() == len(won)
+
+
+async def test_searches_share_one_read_of_an_expired_table(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await set_table("test", base="EUR", rates={"USD": "1.0832"})
+    reads = 0
+    real = fx_service.current_rates
+
+    async def counted() -> object:
+        nonlocal reads
+        reads += 1
+        await asyncio.sleep(0.05)  # a read slow enough for the others to arrive meanwhile
+        return await real()
+
+    monkeypatch.setattr(fx_service, "current_rates", counted)
+    monkeypatch.setattr(fx_service, "_cache", None)  # expired
+    got = await asyncio.gather(*(fx_service.cached_rates() for _ in range(32)))
+    assert reads == 1
+    assert {r.version for r in got if r is not None} == {1} and None not in got
+    # A new table is read once the entry expires again.
+    await set_table("test", base="EUR", rates={"USD": "1.09"})
+    monkeypatch.setattr(fx_service, "_cache", None)
+    assert (await fx_service.cached_rates()).version == 2  # type: ignore[union-attr]
+    assert reads == 2
 
 
 def test_cli_pairs_parse_and_refuse() -> None:
