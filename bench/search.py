@@ -197,8 +197,15 @@ def params_for(params: dict[str, Any]) -> Any:
         sort=params["sort"],
         facets=sq.parse_facets(params.get("facets")),
         currency=params.get("currency"),
-        fx=fxstate.current() if params.get("currency") else None,
+        fx=fxstate.current() if params.get("currency") or _based_facet(params) else None,
+        # As service.search.service.with_fx: the demo catalogue is multi-currency, so a price
+        # facet without `currency` is bucketed in the table's base.
+        facet_currency="EUR" if _based_facet(params) else None,
     )
+
+
+def _based_facet(params: dict[str, Any]) -> bool:
+    return not params.get("currency") and "price" in (params.get("facets") or "").split(",")
 
 
 def body_for(

@@ -36,7 +36,7 @@ RATING_BUCKETS = [4.5, 4.0, 3.5, 3.0]
 TERMS_FACET_SIZE = 50
 TEXT_FIELDS = [f"{F.TITLE}^3", f"{F.CATEGORY}^2", F.DESCRIPTION, F.AMENITIES, F.CITY_TEXT]
 # Parameters a cursor is not bound to (see SearchParams.fingerprint).
-CURSOR_FREE = frozenset({"facets", "fx"})
+CURSOR_FREE = frozenset({"facets", "fx", "facet_currency"})
 EARTH_RADIUS_KM = 6371.0087714  # the mean radius Elasticsearch uses for arc distances
 
 
@@ -71,6 +71,10 @@ class SearchParams:
     # not make a different search).
     currency: str | None = None
     fx: Rates | None = None
+    # Set by the service, never by a caller: without `currency`, over a catalogue priced in
+    # several currencies, the price facet is bucketed in the rate table's base (this), so its
+    # counts never add up amounts in different currencies. Hits are untouched by it.
+    facet_currency: str | None = None
 
     @property
     def priced(self) -> bool:
@@ -81,6 +85,13 @@ class SearchParams:
     def converted(self) -> Rates | None:
         """The rate table when prices are shown and compared in `currency`."""
         return self.fx if self.currency is not None else None
+
+    @property
+    def price_facet_currency(self) -> str | None:
+        """The currency the price facet's bounds are converted into (None: not converted)."""
+        if self.fx is None:
+            return None
+        return self.currency or self.facet_currency
 
     @property
     def origin(self) -> tuple[float, float] | None:
@@ -246,7 +257,13 @@ def base_sort_field(p: SearchParams) -> str:
 
 
 def converted_range(
-    p: SearchParams, basis: PriceBasis, lo: int | None, hi: int | None, *, hi_open: bool = False
+    p: SearchParams,
+    basis: PriceBasis,
+    lo: int | None,
+    hi: int | None,
+    *,
+    hi_open: bool = False,
+    target: str | None = None,
 ) -> dict[str, Any]:
     """Display-currency bounds [lo, hi] (or [lo, hi) with `hi_open`) as an exact query on the
     listings' own stored figures: one clause per listing currency L of the table, `currency ==
@@ -254,7 +271,7 @@ def converted_range(
     exactly: `documents.fx.max_source`/`min_source` give the edge amounts in L of the
     half-even conversion to the display currency, and `PriceBasis` maps totals in L onto the
     stored field (the guest fee and units, as without a currency). No scripting needed."""
-    rates, target = p.fx, p.currency
+    rates, target = p.fx, target or p.currency
     assert rates is not None and target is not None
     clauses: list[dict[str, Any]] = []
     for source in sorted(rates.table):
@@ -564,12 +581,13 @@ def _facet_agg(name: str, basis: PriceBasis, p: SearchParams) -> dict[str, Any]:
                 "order": [{"_count": "desc"}, {"_key": "asc"}],
             }
         }
-    if name == "price" and p.converted is not None:
-        # The same buckets in `currency`: one exact filter per bucket (see converted_range).
+    if name == "price" and (target := p.price_facet_currency) is not None:
+        # The same buckets in `currency` (or the base, see facet_currency): one exact filter per
+        # bucket (see converted_range).
         return {
             "filters": {
                 "filters": {
-                    str(i): converted_range(p, basis, lo, hi, hi_open=True)
+                    str(i): converted_range(p, basis, lo, hi, hi_open=True, target=target)
                     for i, (lo, hi) in enumerate(PRICE_BUCKETS)
                 }
             }

@@ -194,6 +194,13 @@ class SearchResult(BaseModel):
     hits: list[SearchHit]
     total: int
     facets: dict[str, list[FacetValue] | list[RangeBucket]] = Field(default_factory=dict)
+    facets_currency: str | None = Field(
+        default=None,
+        description="the currency of the price facet's bounds (minor units): `currency` when "
+        "given; without it, the catalogue's one currency, or the exchange-rate table's base "
+        "when listings are priced in several (their prices are converted into it, never "
+        "counted together unconverted); null without a price facet",
+    )
     facets_estimated: list[str] = Field(
         default_factory=list,
         description="the facets whose counts are estimates from a sample (each counted more "

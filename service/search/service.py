@@ -54,30 +54,32 @@ def _index(settings: Settings) -> str:
     return alias_name(settings.elasticsearch_index_prefix)
 
 
-# How many currencies the catalogue prices in, per index: one terms aggregation, kept briefly
-# (a catalogue gains its second currency rarely, and this runs before every priced search).
+# Which currencies the catalogue prices in, per index: one terms aggregation (stopping at two),
+# kept briefly (a catalogue gains its second currency rarely, and this runs before every
+# priced or price-faceted search).
 CURRENCIES_TTL_S = 5.0
-_currencies: dict[tuple[int, str], tuple[float, int]] = {}
+_currencies: dict[tuple[int, str], tuple[float, list[str]]] = {}
 
 
-async def catalogue_currencies(es: AsyncElasticsearch, index: str) -> int:
-    """1 for a single-currency catalogue, 2 for "several" (the aggregation stops at two)."""
+async def catalogue_currencies(es: AsyncElasticsearch, index: str) -> list[str]:
+    """The catalogue's one currency, or two of its several (an empty catalogue: none)."""
     key, now = (id(es), index), time.monotonic()
     cached = _currencies.get(key)
     if cached is not None and now - cached[0] < CURRENCIES_TTL_S:
         return cached[1]
     body = {"size": 0, "aggs": {"c": {"terms": {"field": F.PRICE_CURRENCY, "size": 2}}}}
     resp = await _search(es, index, body)
-    count = len(resp["aggregations"]["c"]["buckets"])
-    _currencies[key] = (now, count)
-    return count
+    codes = [str(b["key"]) for b in resp["aggregations"]["c"]["buckets"]]
+    _currencies[key] = (now, codes)
+    return codes
 
 
 async def with_fx(es: AsyncElasticsearch, index: str, params: sq.SearchParams) -> sq.SearchParams:
     """The params with the rate table when `currency` is asked for (422 naming `currency`
     when the table cannot convert to it). Without `currency`, price bounds and price sorts
-    over a catalogue in several currencies are a 422 naming `currency`: amounts in different
-    currencies are never compared as if they were one."""
+    over a catalogue in several currencies are a 422 naming `currency`, and the price facet
+    is bucketed in the rate table's base currency: amounts in different currencies are never
+    compared, or counted together, as if they were one."""
     if params.currency is not None:
         rates = await cached_rates()
         if rates is None:
@@ -86,13 +88,36 @@ async def with_fx(es: AsyncElasticsearch, index: str, params: sq.SearchParams) -
             known = ", ".join(sorted(rates.table))
             raise invalid(["query", "currency"], f"not in the exchange-rate table ({known})")
         return dataclasses.replace(params, fx=rates)
-    if params.priced and await catalogue_currencies(es, index) > 1:
+    if not params.priced and "price" not in params.facets:
+        return params
+    if len(await catalogue_currencies(es, index)) <= 1:
+        return params
+    if params.priced:
         raise invalid(
             ["query", "currency"],
             "listings are priced in several currencies: price bounds and price sorts need "
             "currency=",
         )
-    return params
+    rates = await cached_rates()
+    if rates is None:
+        raise invalid(
+            ["query", "facets"],
+            "listings are priced in several currencies and no exchange-rate table is set: "
+            "the price facet cannot count them in one currency",
+        )
+    return dataclasses.replace(params, fx=rates, facet_currency=rates.base)
+
+
+async def facets_currency(
+    es: AsyncElasticsearch, index: str, params: sq.SearchParams
+) -> str | None:
+    """The currency the answer's price facet bounds are in (None without a price facet)."""
+    if "price" not in params.facets:
+        return None
+    if (converted := params.price_facet_currency) is not None:
+        return converted
+    codes = await catalogue_currencies(es, index)  # one (with_fx saw to that), or none
+    return codes[0] if codes else None
 
 
 async def search_listings(
@@ -144,6 +169,7 @@ async def search_listings(
         ],
         "total": resp["hits"]["total"]["value"],
         "facets": facets,
+        "facets_currency": await facets_currency(es, _index(settings), params),
         "facets_estimated": estimated,
         "next_cursor": next_cursor,
     }
@@ -262,6 +288,7 @@ async def _flexible_page(
         "hits": hits,
         "total": total,
         "facets": facets,
+        "facets_currency": await facets_currency(es, index, params),
         "facets_estimated": [],  # counted exactly over the verified candidates
         "next_cursor": next_cursor,
     }

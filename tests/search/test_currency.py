@@ -20,6 +20,7 @@ from indexers.definition import alias_name
 from indexers.runner import Indexer
 from service.accounts.service import set_roles
 from service.core.config import Settings
+from service.search import service as search_service
 from tests.conftest import Account, MakeUser
 from tests.search.test_totals import _day, _listing
 
@@ -123,6 +124,44 @@ async def test_exact_bounds_display_sort_and_facet_in_a_currency(
     buckets = r.json()["facets"]["price"]
     assert sum(b["count"] for b in buckets) == r.json()["total"] == 3
     assert buckets[-1] == {"from": 50_000, "to": None, "count": 3}
+
+
+async def test_the_price_facet_never_counts_currencies_together(
+    client: httpx.AsyncClient, host: Account, admin: Account, indexer: Indexer, settings: Settings
+) -> None:
+    """Without `currency`, a price facet over several currencies is bucketed in the rate
+    table's base, exactly as with currency=<base>; one currency: that currency's own units."""
+    await _listing(client, host, price={"amount": PRICES["EUR"], "currency": "EUR"}, title="One")
+    await _sync(indexer, settings)
+    single = await _search(client, facets="price,category")
+    assert single.status_code == 200, single.text
+    assert single.json()["facets_currency"] == "EUR"
+    assert (await _search(client, facets="category")).json()["facets_currency"] is None
+
+    await _catalogue(client, host)
+    await _sync(indexer, settings)
+    # The catalogue's currencies are kept for CURRENCIES_TTL_S; this test does not wait them out.
+    search_service._currencies.clear()
+    # Several currencies and no rate table: nothing to count them in one currency with.
+    r = await _search(client, facets="price")
+    assert r.status_code == 422, r.text
+    assert ["query", "facets"] in [e["loc"] for e in r.json()["errors"]]
+    assert (await _search(client, facets="category")).status_code == 200
+
+    put = await client.put("/v1/admin/fx", json=TABLE, headers=admin.headers)
+    assert put.status_code == 200, put.text
+    await _sync(indexer, settings)
+    for extra in ({}, STAY):
+        plain = (await _search(client, **extra, facets="price,category")).json()
+        based = (await _search(client, **extra, facets="price,category", currency="EUR")).json()
+        assert plain["facets_currency"] == based["facets_currency"] == "EUR"
+        assert plain["facets"] == based["facets"]
+        assert sum(b["count"] for b in plain["facets"]["price"]) == plain["total"] == 4
+        # All four are about 123-129 EUR a night (three nights and the fee: 20,000-50,000);
+        # unconverted, 187,650 won would sit in the top bucket.
+        bucket = plain["facets"]["price"][3 if extra else 2]
+        assert bucket["count"] == 4, plain["facets"]
+        assert "display_price" not in plain["hits"][0]  # the hits are not converted
 
 
 async def test_a_rate_change_reaches_search_within_5_s(
