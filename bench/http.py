@@ -7,15 +7,18 @@ query mix, 32 connections, over loopback:
   raw   POST /<alias>/_search straight at Elasticsearch with, for each query, the exact body the
         API builds for it (service.search.query.build_body of the same parsed parameters).
 The mix is generated here: N distinct queries (keywords from the indexed titles, with category,
-city, price (in EUR) and sort mixed in; no facets, see `_mix`), each written once as a URL and once
-as its ES body, in the same
-order, to the files the Lua script reads. Two phases, each warmed up, then API and raw runs
-interleaved (raw, api, raw, api) so drift in machine load hits both alike:
+city, price (in EUR) and sort mixed in; no facets, see `_mix`), each written once as a URL and
+once as its ES body, in the same order, to the files the Lua script reads. Two phases, each
+warmed up, then API and raw runs interleaved (raw, api, raw, api) so drift in machine load hits
+both alike:
   cache off  SEARCH_CACHE_TTL_S=0, the distinct mix in order     goal api/raw >= 0.9
   cache on   SEARCH_CACHE_TTL_S=300, a Zipf(1.1)-distributed draw from the same queries,
              repeated; raw gets the identical sequence              goal api/raw >= 2.0
 Figures: requests/s summed over the runs of a side, p50/p99 latency (ms, wrk's latency
-distribution via the Lua `done` hook; the runs' worst), non-2xx and socket errors (must be 0).
+distribution via the Lua `done` hook; the runs' worst), non-2xx and socket errors (must be 0),
+and, cache off, the CPU each answered request cost (ms): the whole machine's on each side
+(/proc/stat) and the API workers' share of it (their /proc/<pid>/stat), which is what the
+throughput ratio is made of when every core is busy.
 Caveat: everything (ES, Mongo, Redis, two API workers, wrk) shares this machine's cores: the
 ratios say how much the API adds on the same box, not what a deployment would reach.
 
@@ -92,8 +95,38 @@ def _run(env: dict[str, str], *args: str) -> None:
     subprocess.run([str(MARKETPLACE), *args], env=env, check=True, capture_output=True)
 
 
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds this machine spent busy (every core, every process) since boot."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) * TICK_S
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its live descendants (the serve process and its workers)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{p}/stat").read_text()
+            after = stat[stat.rindex(")") + 2 :].split()  # the command may hold spaces
+            total += (int(after[11]) + int(after[12])) * TICK_S  # utime, stime
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return total
+
+
+@dataclasses.dataclass(frozen=True)
+class Served:
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def _serve(env: dict[str, str]) -> Iterator[str]:
+def _serve(env: dict[str, str]) -> Iterator[Served]:
     port = free_port()
     log = tempfile.TemporaryFile()  # noqa: SIM115 - read on failure
     proc = spawn(
@@ -113,7 +146,7 @@ def _serve(env: dict[str, str]) -> Iterator[str]:
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
             time.sleep(0.3)
-        yield base
+        yield Served(base, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -235,16 +268,25 @@ def _serial(
     return out
 
 
+def _measured(served: Served, run: Any) -> dict[str, Any]:
+    """One wrk run, with the CPU it cost: the whole machine's and the API process tree's."""
+    machine, tree = _machine_busy_s(), _tree_cpu_s(served.pid)
+    result: dict[str, Any] = run()
+    result["machine_cpu_s"] = _machine_busy_s() - machine
+    result["api_cpu_s"] = _tree_cpu_s(served.pid) - tree
+    return result
+
+
 def _interleaved(
-    api: str, es: str, index: str, files: tuple[Path, Path], duration_s: int
+    served: Served, es: str, index: str, files: tuple[Path, Path], duration_s: int
 ) -> dict[str, Any]:
-    urls, bodies = files
+    api, (urls, bodies) = served.url, files
     _wrk(es, bodies, "raw", max(2, duration_s // 2), index)  # warm-up, both sides
     _wrk(api, urls, "api", max(2, duration_s // 2))
     runs: dict[str, list[dict[str, Any]]] = {"raw": [], "api": []}
     for _ in range(2):
-        runs["raw"].append(_wrk(es, bodies, "raw", duration_s, index))
-        runs["api"].append(_wrk(api, urls, "api", duration_s))
+        runs["raw"].append(_measured(served, lambda: _wrk(es, bodies, "raw", duration_s, index)))
+        runs["api"].append(_measured(served, lambda: _wrk(api, urls, "api", duration_s)))
     out: dict[str, Any] = {}
     for side, results in runs.items():
         requests = sum(r["requests"] for r in results)
@@ -254,6 +296,14 @@ def _interleaved(
             "p50_ms": round(max(r["p50_us"] for r in results) / 1000, 2),
             "p99_ms": round(max(r["p99_us"] for r in results) / 1000, 2),
             "bad": sum(r["non2xx"] + r["errors"] for r in results),
+            # Where the cores went, per answered request: everything on the machine (ES,
+            # Redis, Mongo, wrk, the API, and anything else running), and the API's share.
+            "machine_cpu_ms_per_request": round(
+                sum(r["machine_cpu_s"] for r in results) * 1000 / max(1, requests), 2
+            ),
+            "api_cpu_ms_per_request": round(
+                sum(r["api_cpu_s"] for r in results) * 1000 / max(1, requests), 2
+            ),
         }
     out["ratio"] = round(out["api"]["rps"] / out["raw"]["rps"], 3)
     out["serial_ms_p50"] = _serial(api, es, index, files)
@@ -325,6 +375,11 @@ def main(small: bool) -> dict[str, Any]:
         "cache_on_api_p99_ms": on["api"]["p99_ms"],
         "cache_on_raw_p50_ms": on["raw"]["p50_ms"],
         "cache_on_raw_p99_ms": on["raw"]["p99_ms"],
+        "cache_off_cpu_ms_per_request": {
+            "machine_api_side": off["api"]["machine_cpu_ms_per_request"],
+            "of_which_api_workers": off["api"]["api_cpu_ms_per_request"],
+            "machine_raw_side": off["raw"]["machine_cpu_ms_per_request"],
+        },
         "serial_ms_p50_cache_off": off["serial_ms_p50"],
         "serial_ms_p50_cache_on": on["serial_ms_p50"],
         "non_2xx_or_errors": off["api"]["bad"]
