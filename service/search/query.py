@@ -257,21 +257,15 @@ def base_sort_field(p: SearchParams) -> str:
 
 
 def converted_range(
-    p: SearchParams,
-    basis: PriceBasis,
-    lo: int | None,
-    hi: int | None,
-    *,
-    hi_open: bool = False,
-    target: str | None = None,
+    p: SearchParams, basis: PriceBasis, lo: int | None, hi: int | None
 ) -> dict[str, Any]:
-    """Display-currency bounds [lo, hi] (or [lo, hi) with `hi_open`) as an exact query on the
-    listings' own stored figures: one clause per listing currency L of the table, `currency ==
-    L AND lower_L <= field <= upper_L`. Exact because each step inverts a monotone function
-    exactly: `documents.fx.max_source`/`min_source` give the edge amounts in L of the
-    half-even conversion to the display currency, and `PriceBasis` maps totals in L onto the
-    stored field (the guest fee and units, as without a currency). No scripting needed."""
-    rates, target = p.fx, target or p.currency
+    """Display-currency bounds [lo, hi] as an exact query on the listings' own stored figures:
+    one clause per listing currency L of the table, `currency == L AND lower_L <= field <=
+    upper_L`. Exact because each step inverts a monotone function exactly:
+    `documents.fx.max_source`/`min_source` give the edge amounts in L of the half-even
+    conversion to the display currency, and `PriceBasis` maps totals in L onto the stored field
+    (the guest fee and units, as without a currency). No scripting needed."""
+    rates, target = p.fx, p.currency
     assert rates is not None and target is not None
     clauses: list[dict[str, Any]] = []
     for source in sorted(rates.table):
@@ -279,13 +273,10 @@ def converted_range(
         if lo is not None:
             rng["gte"] = basis.lower(min_source(rates, lo, source, target))
         if hi is not None:
-            if hi_open:
-                rng["lt"] = basis.lower(min_source(rates, hi, source, target))
-            else:
-                top = basis.upper(max_source(rates, hi, source, target))
-                if top < 0:
-                    continue  # nothing in this currency converts to <= hi
-                rng["lte"] = top
+            top = basis.upper(max_source(rates, hi, source, target))
+            if top < 0:
+                continue  # nothing in this currency converts to <= hi
+            rng["lte"] = top
         clauses.append(
             {
                 "bool": {
@@ -571,6 +562,45 @@ def _fits(key: object, value: object) -> bool:
     return math.isfinite(value) and _LONG_MIN <= value <= _LONG_MAX
 
 
+def _facet_aggs(name: str, basis: PriceBasis, p: SearchParams) -> dict[str, Any]:
+    """The sub-aggregations of one facet (what `facets_of` reads back)."""
+    if name == "price" and (target := p.price_facet_currency) is not None:
+        return _converted_price_aggs(p, basis, target)
+    return {"values": _facet_agg(name, basis, p)}
+
+
+# Sub-aggregations of a converted price facet, one per listing currency of the rate table.
+CONVERTED_PREFIX = "in_"
+
+
+def _converted_price_aggs(p: SearchParams, basis: PriceBasis, target: str) -> dict[str, Any]:
+    """The price buckets in `target` (`currency`, or the base, see facet_currency), exactly:
+    per listing currency L, a `term` filter on L and a `range` aggregation on the stored
+    figure whose edges are the display edges mapped into L (`documents.fx.min_source` then
+    `PriceBasis.lower`, the steps of converted_range for a half-open top), so a listing
+    falls in a bucket exactly when its converted figure does; `facets_of` adds the currencies'
+    counts up per bucket. Measured at 100k listings, one `filters` bucket per display range
+    (5 bool clauses of 18 currency ranges each, evaluated over the whole index) cost ~80 ms a
+    search; term filters with doc-value ranges cost what an unconverted range facet does."""
+    rates = p.fx
+    assert rates is not None
+    out: dict[str, Any] = {}
+    for source in sorted(rates.table):
+        ranges: list[dict[str, Any]] = []
+        for i, (lo, hi) in enumerate(PRICE_BUCKETS):
+            r: dict[str, Any] = {"key": str(i)}
+            if lo is not None:
+                r["from"] = basis.lower(min_source(rates, lo, source, target))
+            if hi is not None:
+                r["to"] = basis.lower(min_source(rates, hi, source, target))
+            ranges.append(r)
+        out[f"{CONVERTED_PREFIX}{source}"] = {
+            "filter": {"term": {F.PRICE_CURRENCY: source}},
+            "aggs": {"values": {"range": {"field": basis.field, "ranges": ranges}}},
+        }
+    return out
+
+
 def _facet_agg(name: str, basis: PriceBasis, p: SearchParams) -> dict[str, Any]:
     if name in ("category", "amenities", "city"):
         fld = {"category": F.CATEGORY, "amenities": F.AMENITIES, "city": F.CITY}[name]
@@ -579,17 +609,6 @@ def _facet_agg(name: str, basis: PriceBasis, p: SearchParams) -> dict[str, Any]:
                 "field": fld,
                 "size": TERMS_FACET_SIZE,
                 "order": [{"_count": "desc"}, {"_key": "asc"}],
-            }
-        }
-    if name == "price" and (target := p.price_facet_currency) is not None:
-        # The same buckets in `currency` (or the base, see facet_currency): one exact filter per
-        # bucket (see converted_range).
-        return {
-            "filters": {
-                "filters": {
-                    str(i): converted_range(p, basis, lo, hi, hi_open=True, target=target)
-                    for i, (lo, hi) in enumerate(PRICE_BUCKETS)
-                }
             }
         }
     if name == "price":
@@ -673,7 +692,7 @@ def build_body(
         body["aggs"] = {
             name: {
                 "filter": _facet_domain(name, post),
-                "aggs": {"values": _facet_agg(name, basis, p)},
+                "aggs": _facet_aggs(name, basis, p),
             }
             for name in p.facets
         }
@@ -783,10 +802,6 @@ def _same(v: float | None) -> float | None:
     return v
 
 
-def _bucket(item: tuple[str, Any]) -> int:
-    return int(item[0])
-
-
 def _facet_domain(name: str, post: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The documents a facet counts: the query's, narrowed by every other facet's selection."""
     return {"bool": {"filter": [v for k, v in post.items() if k != name]}}
@@ -840,7 +855,7 @@ def facets_body(
     for name in p.facets:
         facet = {
             "filter": _facet_domain(name, post),
-            "aggs": {"values": _facet_agg(name, basis, p)},
+            "aggs": _facet_aggs(name, basis, p),
         }
         prob = sample_probability(domains[name], exact_up_to=exact_up_to, sample_docs=sample_docs)
         if prob < 1.0:
@@ -858,17 +873,28 @@ def facets_body(
 def facets_of(p: SearchParams, aggs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for name in p.facets:
-        node = aggs[name]
-        values = node.get("facet", node)["values"]["buckets"]  # "facet": under a sampler
+        node = aggs[name].get("facet", aggs[name])  # "facet": under a sampler
         if name == "price":
             # The bounds asked for (the query may have mapped them onto a stay's charge).
-            out[name] = []
-            if isinstance(values, dict):  # `filters` buckets of a currency search, keyed
-                values = [{"key": k, **v} for k, v in sorted(values.items(), key=_bucket)]
-            for b in values:
-                lo, hi = PRICE_BUCKETS[int(b["key"])]
-                out[name].append({"from": lo, "to": hi, "count": b["doc_count"]})
-        elif name == "rating":
+            counts = [0] * len(PRICE_BUCKETS)
+            if "values" in node:
+                per_figure = [node["values"]["buckets"]]
+            else:  # converted: one range aggregation per listing currency, added up
+                per_figure = [
+                    sub["values"]["buckets"]
+                    for key, sub in node.items()
+                    if key.startswith(CONVERTED_PREFIX)
+                ]
+            for buckets in per_figure:
+                for b in buckets:
+                    counts[int(b["key"])] += b["doc_count"]
+            out[name] = [
+                {"from": lo, "to": hi, "count": n}
+                for (lo, hi), n in zip(PRICE_BUCKETS, counts, strict=True)
+            ]
+            continue
+        values = node["values"]["buckets"]
+        if name == "rating":
             out[name] = [
                 {"from": _same(b.get("from")), "to": _same(b.get("to")), "count": b["doc_count"]}
                 for b in values

@@ -164,6 +164,38 @@ async def test_the_price_facet_never_counts_currencies_together(
         assert "display_price" not in plain["hits"][0]  # the hits are not converted
 
 
+async def test_converted_price_buckets_match_the_conversion_at_their_edges(
+    client: httpx.AsyncClient, host: Account, admin: Account, indexer: Indexer, settings: Settings
+) -> None:
+    """Each listing counts in the bucket its converted unit price falls in (documents.fx.convert,
+    the one rounding rule), on both sides of the edges: 9,232 EUR converts to exactly 100.00
+    USD at 1.0832 (the 10,000 edge), 9,231 EUR to 99.99."""
+    from service.search.query import PRICE_BUCKETS
+
+    put = await client.put("/v1/admin/fx", json=TABLE, headers=admin.headers)
+    rates = Rates.of(put.json()["version"], TABLE["base"], TABLE["rates"])
+    prices = [("EUR", 9_232), ("EUR", 9_231), ("EUR", 10_000), ("EUR", 9_999), ("KRW", 145_620)]
+    prices += [("KRW", 145_619), ("BHD", 41_050), ("BHD", 4_105), ("USD", 5_416), ("USD", 54_160)]
+    for i, (code, amount) in enumerate(prices):
+        price = {"amount": amount, "currency": code}
+        await _listing(client, host, price=price, title=f"Edge loft {i}")
+    await _sync(indexer, settings)
+    for target in ("EUR", "USD", "KRW", "BHD"):
+        want = [0] * len(PRICE_BUCKETS)
+        for code, amount in prices:
+            shown = convert(rates, amount, code, target)
+            for i, (lo, hi) in enumerate(PRICE_BUCKETS):
+                if (lo is None or shown >= lo) and (hi is None or shown < hi):
+                    want[i] += 1
+        r = await _search(client, facets="price", currency=target)
+        assert r.status_code == 200, r.text
+        got = [b["count"] for b in r.json()["facets"]["price"]]
+        assert got == want, (target, got, want)
+    # The 10,000 USD edge, both sides (9,232 EUR is in, 9,231 EUR is not).
+    usd = (await _search(client, facets="price", currency="USD")).json()["facets"]["price"]
+    assert usd[1]["count"] >= 1 and usd[2]["count"] >= 1
+
+
 async def test_a_rate_change_reaches_search_within_5_s(
     client: httpx.AsyncClient, host: Account, admin: Account, indexer: Indexer, settings: Settings
 ) -> None:
