@@ -402,6 +402,10 @@ async def main(
                     lag |= await catchup_run(es, cu_settings, catchup_changes)
                     client.close()
         finally:
+            # An interrupted index creation may still be queued on the master (the request
+            # was cancelled, not the task): let every queued change land before listing.
+            with contextlib.suppress(Exception):
+                await es.cluster.health(wait_for_events="languid", timeout="5s")
             for name in (await es.indices.get(index=f"{prefix}*")).body:
                 await es.indices.delete(index=name)
             await es.close()
