@@ -106,6 +106,13 @@ class Indexer:
         self._buffer: list[Change] = []
         # Batches handed to the writer and not yet checkpointed, oldest first; at most
         # cfg.bulk_concurrency of them (the loop fetches and projects the next one meanwhile).
+        # Why parallel bulks are safe: every write carries the listing's version with
+        # external_gte, so Elasticsearch orders the writes of each document whatever order the
+        # requests land in (an older version arriving last is refused, counted stale). Why no
+        # change is skipped: a checkpoint (resume token, poll position) covers every change
+        # before it, so `_settle` saves it only for the oldest batch, once that batch and every
+        # earlier one completed; a crash replays from there, and versions make the replay
+        # harmless.
         self._in_flight: deque[tuple[list[Change], asyncio.Task[WriteStats]]] = deque()
         self._first_at: float | None = None
         self._opened = False
