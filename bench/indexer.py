@@ -52,8 +52,10 @@ from pymongo import UpdateOne
 from bench.common import elasticsearch_url, pct, quiet
 from documents import Listing
 from documents.values import utcnow
-from indexers import store
+from indexers import heap, store
 from indexers.aliases import create_index, drop_indexes, ensure_index, finish_bulk_load
+from indexers.clients import bulk_es
+from indexers.config import IndexerConfig
 from indexers.definition import alias_name
 from indexers.projection import op_for_raw
 from indexers.rebuild import SEARCHABLE, rebuild, verify
@@ -98,12 +100,20 @@ async def fresh_store(settings: Any, listings: int) -> Any:
     return client
 
 
-async def raw_bulk(es: AsyncElasticsearch, prefix: str, chunk: int) -> tuple[int, float]:
+async def raw_bulk(
+    es: AsyncElasticsearch, prefix: str, chunk: int, concurrency: int
+) -> tuple[int, float]:
     """Pre-build every document first; time only the bulk load (plus its refresh).
 
     The pre-build reads the store as the rebuild does (`store.snapshot`: the embedded store in
     place, a chunk at a time). Iterating a mongomock cursor instead copies its whole result
-    list on every document: O(n^2), 18 minutes short of 300k (issue 16)."""
+    list on every document: O(n^2), 18 minutes short of 300k (issue 16).
+
+    The load sends the same bulk requests the rebuild's snapshot load does: chunks of `chunk`
+    actions, `concurrency` requests in flight (INDEXER_BULK_CONCURRENCY, as the rebuild), each
+    one `async_bulk`, into an index with the same bulk-load settings, with the heap frozen as
+    the rebuild freezes it. A baseline sending one request at a time while the rebuild sends
+    several would credit the rebuild with Elasticsearch's own parallelism."""
     index = f"{prefix}raw-{uuid.uuid4().hex[:6]}"
 
     def read(raw: dict[str, Any]) -> dict[str, Any] | None:
@@ -116,10 +126,20 @@ async def raw_bulk(es: AsyncElasticsearch, prefix: str, chunk: int) -> tuple[int
         actions.extend(built)
         await asyncio.sleep(0)  # a Ctrl-C cancels between chunks
     await create_index(es, index, bulk_load=True)
-    started = time.perf_counter()
-    ok, errors = await async_bulk(es, actions, chunk_size=chunk, max_retries=5)
-    await finish_bulk_load(es, index)
-    elapsed = time.perf_counter() - started
+    chunks = iter([actions[i : i + chunk] for i in range(0, len(actions), chunk)])
+    outcomes: list[tuple[int, Any]] = []
+
+    async def work() -> None:
+        for part in chunks:  # one shared iterator: each chunk goes to exactly one worker
+            outcomes.append(await async_bulk(es, part, chunk_size=chunk, max_retries=5))
+
+    with heap.bulk_work():
+        started = time.perf_counter()
+        await asyncio.gather(*(work() for _ in range(max(1, concurrency))))
+        await finish_bulk_load(es, index)
+        elapsed = time.perf_counter() - started
+    ok = sum(n for n, _ in outcomes)
+    errors = [e for _, errs in outcomes for e in errs]
     assert not errors and ok == len(actions), errors
     await drop_indexes(es, [index])
     return len(actions), elapsed
@@ -344,18 +364,21 @@ async def main(
     with contextlib.ExitStack() as stack:
         url = url or stack.enter_context(elasticsearch_url())
         prefix = f"bench{uuid.uuid4().hex[:8]}-"
-        es = AsyncElasticsearch(url, request_timeout=120)
+        # The client `marketplace index rebuild` and `indexer run` use, for the raw baseline
+        # and the indexer alike (both bulk through its serializer).
+        es = bulk_es(url, request_timeout=120)
         try:
             settings = make_settings(url, prefix)
             stage(f"seeding {listings} listings (embedded store)")
             client = await fresh_store(settings, listings)
             await ensure_index(es, prefix)
-            stage("raw bulk 1 (pre-build untimed)")
-            n1, raw1 = await raw_bulk(es, prefix, 1000)
+            concurrency = IndexerConfig.of(settings).bulk_concurrency
+            stage(f"raw bulk 1 (pre-build untimed), {concurrency} requests in flight")
+            n1, raw1 = await raw_bulk(es, prefix, 1000, concurrency)
             stage("rebuild")
             report = await rebuild(es, settings, chunk_size=1000)
             stage("raw bulk 2")
-            n2, raw2 = await raw_bulk(es, prefix, 1000)
+            n2, raw2 = await raw_bulk(es, prefix, 1000, concurrency)
             client.close()
             raw_rate = (n1 + n2) / (raw1 + raw2)
             rebuild_rate = report.snapshot / report.seconds
@@ -379,6 +402,10 @@ async def main(
                     lag |= await catchup_run(es, cu_settings, catchup_changes)
                     client.close()
         finally:
+            # An interrupted index creation may still be queued on the master (the request
+            # was cancelled, not the task): let every queued change land before listing.
+            with contextlib.suppress(Exception):
+                await es.cluster.health(wait_for_events="languid", timeout="5s")
             for name in (await es.indices.get(index=f"{prefix}*")).body:
                 await es.indices.delete(index=name)
             await es.close()
@@ -391,6 +418,7 @@ async def main(
         "rebuild_s": round(report.seconds, 2),
         "rebuild_phases_s": report.phases,
         "rebuild_vs_raw_ratio": round(rebuild_rate / raw_rate, 3),
+        "bulk_concurrency": concurrency,
         "target_rebuild_ratio": 0.9,
         "lag_listings": lag_listings,
         "mongo": "real" if settings.mongodb_url else "mongomock (embedded)",

@@ -31,6 +31,7 @@ from documents.values import utcnow
 # stays whose exact base values differ by at least 1e-6 of a base minor unit never tie.
 BASE_FIGURE_SCALE = 10**6
 _LONG_MAX = 2**63 - 1
+_BASE_FIGURE = "\x00base-figure"  # a `Rates._ratios` key no currency code can be
 # Plain decimals only: no sign, exponent, NaN or spaces, at most 30 significant characters.
 _DECIMAL = re.compile(r"[0-9]{1,18}(\.[0-9]{1,12})?")
 
@@ -114,6 +115,17 @@ class Rates:
             cached = self._ratios[key] = (f.numerator, f.denominator)
         return cached
 
+    def base_ratio(self, source: str) -> tuple[int, int]:
+        """`factor(source, base) * BASE_FIGURE_SCALE` as (numerator, denominator), cached: the
+        indexer makes 31 base figures per listing, and building the Fraction each time cost
+        more than the figures themselves."""
+        key = (source, _BASE_FIGURE)
+        cached = self._ratios.get(key)
+        if cached is None:
+            f = self.factor(source, self.base) * BASE_FIGURE_SCALE
+            cached = self._ratios[key] = (f.numerator, f.denominator)
+        return cached
+
 
 def convert(rates: Rates, amount: int, source: str, target: str) -> int:
     """`amount` minor units of `source` in minor units of `target`: THE conversion.
@@ -174,10 +186,21 @@ def base_figure(rates: Rates, amount: int, source: str) -> int:
 def base_figurer(rates: Rates, source: str) -> Callable[[int], int]:
     """`base_figure` for many amounts of one currency: the exact factor as two integers, so
     each figure is one integer multiply and floor division (the projection makes 31 each)."""
-    f = rates.factor(source, rates.base) * BASE_FIGURE_SCALE
-    num, den = f.numerator, f.denominator
+    num, den = rates.base_ratio(source)
 
     def figure(amount: int) -> int:
         return min(amount * num // den, _LONG_MAX)
 
     return figure
+
+
+def base_figures(rates: Rates, source: str, amounts: dict[str, int]) -> dict[str, int]:
+    """`{key: base_figure(rates, amount, source)}` for many amounts at once (the projection's
+    stay figures): the same integer multiply and floor, and the clamp only when the largest
+    amount needs it (the figure is non-decreasing in the amount: num and den are positive)."""
+    num, den = rates.base_ratio(source)
+    if not amounts:
+        return {}
+    if max(amounts.values()) * num // den > _LONG_MAX:
+        return {k: min(v * num // den, _LONG_MAX) for k, v in amounts.items()}
+    return {k: v * num // den for k, v in amounts.items()}

@@ -92,6 +92,25 @@ def stay_charge(
     return subtotal, discount, cleaning_fee
 
 
+def charged_per_stay(
+    unit_amount: int, max_units: int, *, cleaning_fee: int, weekly_bps: int, monthly_bps: int
+) -> list[int]:
+    """`subtotal - discount + cleaning_fee` of `stay_charge` for 1..max_units nights, in order:
+    the same arithmetic inlined, because the indexer materialises 30 of these per listing and
+    the calls were a tenth of its projection time (tests hold it equal to `stay_charge`)."""
+    out = []
+    for units in range(1, max_units + 1):
+        subtotal = unit_amount * units
+        if units >= MONTH_NIGHTS and monthly_bps:
+            bps = monthly_bps
+        elif units >= WEEK_NIGHTS:
+            bps = weekly_bps
+        else:
+            bps = 0
+        out.append(subtotal - (subtotal * bps + 5000) // 10000 + cleaning_fee)
+    return out
+
+
 class Hold(BaseModel):
     """What one booking claimed on this listing; removing it is the release."""
 
@@ -122,11 +141,23 @@ class ReviewSummary(BaseModel):
 
     @property
     def average(self) -> float | None:
-        return round(self.sum / self.count, 2) if self.count else None
+        return review_average(self.sum, self.count)
 
     def bayesian(self, prior_mean: float = 4.0, prior_weight: int = 5) -> float:
         """Ranking score that does not let one 5-star review beat a hundred 4.8s."""
-        return round((prior_mean * prior_weight + self.sum) / (prior_weight + self.count), 4)
+        return bayesian_average(self.sum, self.count, prior_mean, prior_weight)
+
+
+def review_average(total: int, count: int) -> float | None:
+    """`ReviewSummary.average` of stored figures (the indexer reads them without a model)."""
+    return round(total / count, 2) if count else None
+
+
+def bayesian_average(
+    total: int, count: int, prior_mean: float = 4.0, prior_weight: int = 5
+) -> float:
+    """`ReviewSummary.bayesian` of stored figures."""
+    return round((prior_mean * prior_weight + total) / (prior_weight + count), 4)
 
 
 class Listing(Document):

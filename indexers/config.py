@@ -16,6 +16,9 @@ class IndexerConfig:
     poll_interval_s: float = 0.1
     poll_overlap_s: float = 3.0
     max_retries: int = 5
+    # Bulk requests in flight at once (see BulkWriter, load_snapshot, Indexer): bounded, so
+    # memory stays at about (concurrency + queue) chunks whatever the catalogue size.
+    bulk_concurrency: int = 2
     embedded_mongo: bool = True
     lease_ttl_s: float = 15.0  # one active `indexer run` per alias; renewed every third of it
     # Layout of a new concrete index (a rebuild applies changes: shards are fixed per index).
@@ -38,6 +41,7 @@ class IndexerConfig:
             poll_interval_s=settings.indexer_poll_interval_s,
             poll_overlap_s=settings.indexer_poll_overlap_s,
             max_retries=settings.indexer_max_retries,
+            bulk_concurrency=settings.indexer_bulk_concurrency,
             embedded_mongo=settings.embedded_mongo,
             lease_ttl_s=settings.indexer_lease_ttl_s,
             shards=settings.search_index_shards,

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from documents import BookingRules, Listing, ListingStatus, ReviewSummary, Unit
+from documents import BookingRules, Listing, ListingStatus, Unit
 from documents.fx import base_figurer
-from documents.listing import stay_charge
+from documents.fx import base_figures as fx_base_figures
+from documents.listing import bayesian_average, charged_per_stay, review_average
 from documents.values import as_utc
 from indexers import fxstate
 from indexers.definition import COPIED, QUOTED_NIGHTS, F
 
 HOUR = timedelta(hours=1)
 _RULES = BookingRules()  # the defaults of a stored listing without rules
+_NIGHT_KEYS = tuple(f"n{n}" for n in range(1, QUOTED_NIGHTS + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +36,18 @@ class IndexOp:
 
 
 def _iso(value: datetime) -> str:
-    return as_utc(value).isoformat().replace("+00:00", "Z")
+    """RFC 3339 UTC with a "Z". Stored datetimes are mostly naive UTC: those skip the
+    conversion (the same text as `as_utc(value).isoformat()` with "+00:00" made "Z")."""
+    if value.tzinfo is None:
+        return value.isoformat() + "Z"
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@functools.lru_cache(maxsize=8192)
+def _hour_start(key: str) -> datetime:
+    """The start of an hour slot keyed "YYYY-MM-DDTHH" (UTC). Cached: slot keys repeat across
+    listings, and strptime cost more than the rest of a slot's projection."""
+    return datetime.strptime(key, "%Y-%m-%dT%H").replace(tzinfo=UTC)
 
 
 def _merge(periods: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
@@ -63,7 +77,7 @@ def _busy(
     elif unit == Unit.hour:
         for key, taken in hour_seats.items():
             if taken >= capacity:
-                start = datetime.strptime(key, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+                start = _hour_start(key)
                 periods.append((start, start + HOUR))
     return _merge(periods)
 
@@ -75,8 +89,7 @@ def _slots(unit: str, capacity: int, hour_seats: dict[str, int]) -> list[dict[st
     out = []
     for key, taken in sorted(hour_seats.items()):
         if taken > 0:
-            start = datetime.strptime(key, "%Y-%m-%dT%H").replace(tzinfo=UTC)
-            out.append({"at": _iso(start), "left": max(capacity - taken, 0)})
+            out.append({"at": _iso(_hour_start(key)), "left": max(capacity - taken, 0)})
     return out
 
 
@@ -85,7 +98,8 @@ def stay_charges(unit: str, price: int, pricing: dict[str, Any] | None) -> dict[
 
     Exact because the price of a stay depends on nothing but the unit price, the number of
     nights and the pricing rules (a listing has one price for every night, whatever the date),
-    and `documents.listing.stay_charge` is the function bookings charge. The guest fee is left
+    and `documents.listing.charged_per_stay` is `stay_charge`, the function bookings charge, for
+    every length at once. The guest fee is left
     out: it is a setting, and the total is a strictly increasing function of this figure
     (`service.pricing.guest_total`), so bounds and sorts on totals map onto it exactly.
     """
@@ -94,13 +108,10 @@ def stay_charges(unit: str, price: int, pricing: dict[str, Any] | None) -> dict[
     p = pricing or {}
     fee = (p.get("cleaning_fee") or {}).get("amount", 0)
     weekly, monthly = p.get("weekly_discount_bps", 0), p.get("monthly_discount_bps", 0)
-    out = {}
-    for n in range(1, QUOTED_NIGHTS + 1):
-        subtotal, discount, cleaning = stay_charge(
-            price, n, cleaning_fee=fee, weekly_bps=weekly, monthly_bps=monthly
-        )
-        out[f"n{n}"] = subtotal - discount + cleaning
-    return out
+    charges = charged_per_stay(
+        price, QUOTED_NIGHTS, cleaning_fee=fee, weekly_bps=weekly, monthly_bps=monthly
+    )
+    return dict(zip(_NIGHT_KEYS, charges, strict=True))
 
 
 def base_figures(currency: str, price: int, charges: dict[str, int]) -> dict[str, Any]:
@@ -109,10 +120,9 @@ def base_figures(currency: str, price: int, charges: dict[str, int]) -> dict[str
     rates = fxstate.current()
     if rates is None or not rates.knows(currency):
         return {F.PRICE_BASE: None, F.STAY_BASE: {}, F.FX_VERSION: None}
-    figure = base_figurer(rates, currency)
     return {
-        F.PRICE_BASE: figure(price),
-        F.STAY_BASE: {k: figure(v) for k, v in charges.items()},
+        F.PRICE_BASE: base_figurer(rates, currency)(price),
+        F.STAY_BASE: fx_base_figures(rates, currency, charges),
         F.FX_VERSION: rates.version,
     }
 
@@ -156,11 +166,8 @@ def project_stored(raw: dict[str, Any]) -> dict[str, Any]:
     attributes, capacity, unit = doc[F.ATTRIBUTES], doc[F.CAPACITY], raw["unit"]
     av = raw.get("availability") or {}
     rs = raw.get("review_summary") or {}
-    summary = ReviewSummary.model_construct(
-        count=rs.get("count", 0),
-        sum=rs.get("sum", 0),
-        histogram=rs.get("histogram") or {str(i): 0 for i in range(1, 6)},
-    )
+    reviews, review_sum = rs.get("count", 0), rs.get("sum", 0)
+    histogram = rs.get("histogram") or {str(i): 0 for i in range(1, 6)}
     address, price = raw["address"], raw["price"]
     lon, lat = raw["location"]["coordinates"]
     stock_left = av.get("stock_left")
@@ -186,10 +193,10 @@ def project_stored(raw: dict[str, Any]) -> dict[str, Any]:
             F.MAX_NIGHTS: rules.get("max_nights", _RULES.max_nights),
             F.NOTICE_HOURS: rules.get("advance_notice_hours", _RULES.advance_notice_hours),
             F.RATING: {
-                "count": summary.count,
-                "average": summary.average,
-                "bayesian_average": summary.bayesian(),
-                "histogram": dict(summary.histogram),
+                "count": reviews,
+                "average": review_average(review_sum, reviews),
+                "bayesian_average": bayesian_average(review_sum, reviews),
+                "histogram": dict(histogram),
             },
             F.BUSY: [{"gte": _iso(s), "lt": _iso(e)} for s, e in busy],
             F.SLOTS: _slots(unit, capacity, av.get("hour_seats", {})),

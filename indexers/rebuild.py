@@ -16,7 +16,7 @@ from elasticsearch.helpers import async_scan, async_streaming_bulk
 
 from documents import DeadLetter, Listing, ListingStatus
 from documents.values import as_utc, utcnow
-from indexers import checkpoints, fx, lease, metrics, store
+from indexers import checkpoints, fx, heap, lease, metrics, store
 from indexers.aliases import (
     alias_targets,
     create_index,
@@ -68,36 +68,36 @@ async def load_snapshot(
     *,
     chunk_size: int = 1000,
     progress: Progress | None = None,
+    concurrency: int = 2,
 ) -> tuple[int, int]:
     """Bulk-load every searchable listing into `index`; returns (loaded, dead letters).
 
-    Reading Mongo and projecting runs in its own task, feeding a small queue, so it overlaps
-    with Elasticsearch indexing the previous chunk.
+    Reading Mongo and projecting (Python CPU) runs in its own task, feeding a queue of
+    `concurrency` chunks, while `concurrency` workers each keep one bulk request in flight
+    (Elasticsearch CPU): the two overlap instead of taking turns. Memory stays bounded by
+    about 2 * concurrency + 1 chunks, whatever the catalogue size. Order between the bulks does
+    not matter: the snapshot holds each listing once, and every write carries the listing's
+    version with `external_gte`, so the replay that follows can only move a document forward.
     """
-    total = await store.count(Listing.get_motor_collection(), SEARCHABLE)
-    queue: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue(maxsize=4)
-
-    in_flight: dict[str, int] = {}  # id -> version, for dead letters
+    # Only for progress reports: on the embedded store a count is a pass over every document.
+    total = await store.count(Listing.get_motor_collection(), SEARCHABLE) if progress else 0
+    workers = max(1, concurrency)
+    queue: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue(maxsize=workers)
+    loaded = dead = 0
+    reported = 0
 
     async def produce() -> None:
-        try:
-            async for chunk in _snapshot_chunks(index, chunk_size):
-                in_flight.update((a["_id"], a["version"]) for a in chunk)
-                await queue.put(chunk)
-        finally:
+        async for chunk in _snapshot_chunks(index, chunk_size):
+            await queue.put(chunk)
+        for _ in range(workers):
             await queue.put(None)
 
-    async def actions() -> AsyncIterator[dict[str, Any]]:
-        while (chunk := await queue.get()) is not None:
-            for item in chunk:
-                yield item
-
-    producer = asyncio.create_task(produce())
-    loaded = dead = 0
-    try:
+    async def send(chunk: list[dict[str, Any]]) -> None:
+        nonlocal loaded, dead, reported
+        versions = {a["_id"]: a["version"] for a in chunk}  # for dead letters
         async for ok, result in async_streaming_bulk(
             es,
-            actions(),
+            chunk,
             chunk_size=chunk_size,
             raise_on_error=False,
             max_retries=8,
@@ -106,22 +106,38 @@ async def load_snapshot(
             retry_on_status=RETRY_STATUS,
         ):
             _, item = next(iter(result.items()))
-            version = in_flight.pop(str(item.get("_id")), -1)
             if ok or item.get("status") == 409:
                 loaded += 1
-            else:
-                dead += 1
-                metrics.ERRORS.labels("rejected").inc()
-                await DeadLetter(
-                    listing_id=str(item.get("_id")),
-                    version=version,
-                    index=index,
-                    error={"status": item.get("status"), "error": item.get("error")},
-                ).insert()
-            if progress is not None and (loaded + dead) % chunk_size == 0:
-                progress(loaded + dead, total)
+                continue
+            dead += 1
+            metrics.ERRORS.labels("rejected").inc()
+            await DeadLetter(
+                listing_id=str(item.get("_id")),
+                version=versions.get(str(item.get("_id")), -1),
+                index=index,
+                error={"status": item.get("status"), "error": item.get("error")},
+            ).insert()
+        if progress is not None and loaded + dead - reported >= chunk_size:
+            reported = loaded + dead
+            progress(reported, total)
+
+    async def work() -> None:
+        while (chunk := await queue.get()) is not None:
+            await send(chunk)
+
+    tasks = [asyncio.create_task(produce()), *(asyncio.create_task(work()) for _ in range(workers))]
+    try:
+        # A failing bulk (after its retries) or read stops the others; its own exception (not
+        # an ExceptionGroup) reaches the caller, as before the workers.
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        await asyncio.gather(*tasks)
     finally:
-        await producer
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     if progress is not None:
         progress(loaded + dead, max(total, loaded + dead))
     return loaded, dead
@@ -149,7 +165,18 @@ async def rebuild(
     progress: Progress | None = None,
 ) -> RebuildReport:
     """New concrete index, snapshot load, replay what changed meanwhile, atomic alias swap,
-    drop the old index. Searches keep hitting the old index until the swap."""
+    drop the old index. Searches keep hitting the old index until the swap.
+
+    The heap alive at the start is frozen for the rebuild (`heap.bulk_work`): with the
+    embedded store in the process, the collector's full passes over it were half the load's
+    Python time."""
+    with heap.bulk_work():
+        return await _rebuild(es, settings, chunk_size=chunk_size, progress=progress)
+
+
+async def _rebuild(
+    es: AsyncElasticsearch, settings: Any, *, chunk_size: int, progress: Progress | None
+) -> RebuildReport:
     cfg = IndexerConfig.of(settings)
     overlap = timedelta(seconds=cfg.poll_overlap_s)
     began = time.monotonic()
@@ -169,11 +196,19 @@ async def rebuild(
     step("create")
     swapped = False
     try:
-        loaded, dead = await load_snapshot(es, new, chunk_size=chunk_size, progress=progress)
+        loaded, dead = await load_snapshot(
+            es, new, chunk_size=chunk_size, progress=progress, concurrency=cfg.bulk_concurrency
+        )
         step("snapshot")
         await finish_bulk_load(es, new, replicas=cfg.replicas)
         step("refresh")
-        writer = BulkWriter(es, new, chunk_size=chunk_size, max_retries=cfg.max_retries)
+        writer = BulkWriter(
+            es,
+            new,
+            chunk_size=chunk_size,
+            max_retries=cfg.max_retries,
+            concurrency=cfg.bulk_concurrency,
+        )
         # Changes made while the snapshot was read: they may be in it in an older state.
         replay_started = utcnow()
         replayed = await replay_since(writer, started - overlap)
@@ -268,7 +303,9 @@ async def repair(es: AsyncElasticsearch, settings: Any, drift: Drift) -> RepairR
         op = op_for_raw(raw)
         found[op.listing_id] = op
     ops = [found.get(lid) or hard_delete_op(lid) for lid in ids]
-    writer = BulkWriter(es, alias, prefix=cfg.prefix, max_retries=cfg.max_retries)
+    writer = BulkWriter(
+        es, alias, prefix=cfg.prefix, max_retries=cfg.max_retries, concurrency=cfg.bulk_concurrency
+    )
     stats = await writer.write(ops, refresh=True)
     await bump_after(settings, "repair")
     if ahead or stats.stale:

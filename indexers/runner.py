@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -95,6 +96,7 @@ class Indexer:
             prefix=cfg.prefix,
             chunk_size=cfg.batch_size,
             max_retries=cfg.max_retries,
+            concurrency=cfg.bulk_concurrency,
         )
         self.on_history_lost = on_history_lost
         self.lease = lease
@@ -102,6 +104,16 @@ class Indexer:
         self.generation = generation if generation is not None else Generation.of(settings)
         self.stats = WriteStats()
         self._buffer: list[Change] = []
+        # Batches handed to the writer and not yet checkpointed, oldest first; at most
+        # cfg.bulk_concurrency of them (the loop fetches and projects the next one meanwhile).
+        # Why parallel bulks are safe: every write carries the listing's version with
+        # external_gte, so Elasticsearch orders the writes of each document whatever order the
+        # requests land in (an older version arriving last is refused, counted stale). Why no
+        # change is skipped: a checkpoint (resume token, poll position) covers every change
+        # before it, so `_settle` saves it only for the oldest batch, once that batch and every
+        # earlier one completed; a crash replays from there, and versions make the replay
+        # harmless.
+        self._in_flight: deque[tuple[list[Change], asyncio.Task[WriteStats]]] = deque()
         self._first_at: float | None = None
         self._opened = False
         self._fx_due = 0.0  # monotonic time of the next look for a newer fx table
@@ -129,8 +141,20 @@ class Indexer:
     def buffered(self) -> int:
         return len(self._buffer)
 
+    @property
+    def in_flight(self) -> int:
+        """Changes whose bulk request was sent and that are not checkpointed yet."""
+        return sum(len(batch) for batch, _ in self._in_flight)
+
     async def flush(self) -> int:
-        """Write what is buffered, then checkpoint it. Returns the number of changes flushed."""
+        """Write what is buffered and what is in flight, then checkpoint it all. Returns the
+        number of changes flushed. On return nothing is buffered or in flight."""
+        n = await self._submit()
+        await self._settle(0)
+        return n
+
+    async def _submit(self) -> int:
+        """Send the buffer to the writer as a background task; returns how many changes."""
         if not self._buffer:
             return 0
         batch = list(self._buffer)
@@ -140,22 +164,74 @@ class Indexer:
         # the search cache, the generation is bumped beside the loop (`_searchable_then_bump`)
         # rather than by waiting here for the refresh: a wait per batch held every batch back.
         self._check_lease()
-        stats = await self.writer.write(ops)
-        if stats.indexed or stats.deleted:
-            self._changed()
-        # Lost while writing: the documents are in (versioned, so harmless), but the position
-        # is not ours to move any more; the next holder replays from its checkpoint.
-        self._check_lease()
-        await self.source.commit(batch)
-        del self._buffer[: len(batch)]
-        self._first_at = None if not self._buffer else self._first_at
+        self._in_flight.append((batch, asyncio.create_task(self.writer.write(ops))))
+        self._buffer.clear()
+        self._first_at = None
+        return len(batch)
+
+    async def _settle(self, keep: int) -> None:
+        """Checkpoint finished batches, oldest first, until at most `keep` are in flight
+        (waiting for the oldest when more are).
+
+        Only the oldest batch is ever checkpointed: a resume token or poll position covers
+        every change before it, so it may be saved only once every earlier batch's bulk has
+        completed. A later batch that finishes first waits its turn. When a write fails, no
+        later batch is checkpointed either: every batch still in flight goes back to the
+        front of the buffer, in order, and is written again (versioned, so harmless)."""
+        while self._in_flight and (len(self._in_flight) > keep or self._in_flight[0][1].done()):
+            batch, task = self._in_flight[0]
+            try:
+                # Shielded: cancelling the loop (shutdown) must not cancel the write; the
+                # batch stays in flight and the shutdown flush waits for it.
+                stats = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if not task.done():
+                    raise  # the loop itself was cancelled
+                self._requeue()
+                raise WriteFailed("bulk write cancelled") from None
+            except Exception:
+                self._requeue()
+                raise
+            if stats.indexed or stats.deleted:
+                self._changed()
+            # Lost while writing: the documents are in (versioned, so harmless), but the
+            # position is not ours to move any more; the next holder replays from its
+            # checkpoint.
+            self._check_lease()
+            await self.source.commit(batch)
+            self._in_flight.popleft()
+            self._record(batch, stats)
+
+    def _requeue(self) -> None:
+        """After a failed write: un-send every batch in flight (their writes may or may not
+        have landed) ahead of what is buffered; the loop retries them as one batch."""
+        changes: list[Change] = []
+        for batch, task in self._in_flight:
+            changes.extend(batch)
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():
+                task.exception()  # retrieved: no "never retrieved" warning
+        self._in_flight.clear()
+        self._buffer[:0] = changes
+        if self._buffer and self._first_at is None:
+            self._first_at = time.monotonic()
+
+    async def _drop_in_flight(self) -> None:
+        """Lease lost or history lost: what is in flight is never checkpointed; stop it."""
+        tasks = [task for _, task in self._in_flight]
+        self._in_flight.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _record(self, batch: list[Change], stats: WriteStats) -> None:
         self.stats.add(stats)
         metrics.BATCH_SIZE.labels(self.source.name).observe(len(batch))
         observed = [c.observed_at for c in batch if c.observed_at is not None]
         if observed:
             lag = max(0.0, (utcnow() - max(observed)).total_seconds())
             metrics.LAG_SECONDS.labels(self.source.name).set(lag)
-        return len(batch)
 
     def _changed(self) -> None:
         """A write changed documents: bump once they are searchable, off the write path."""
@@ -224,6 +300,8 @@ class Indexer:
             self._fx_pending = False
             return 0
         self._check_lease()
+        # Waits for the batches in flight too: every write projected with the old table has
+        # landed before the re-projection starts, so none can overwrite its new figures.
         await self.flush()
         self._check_lease()
         stats = await fx.reproject(self.writer, self.cfg.batch_size)
@@ -280,7 +358,9 @@ class Indexer:
                     return
                 except (LeaseLost, checkpoints.Fenced) as exc:
                     metrics.ERRORS.labels("lease_lost").inc()
-                    log.warning("indexer: lease lost (%s); dropped %d buffered", exc, self.buffered)
+                    dropped = self.buffered + self.in_flight
+                    log.warning("indexer: lease lost (%s); dropped %d buffered", exc, dropped)
+                    await self._drop_in_flight()
                     self._forget()
         finally:
             await self.lease.release()
@@ -306,12 +386,22 @@ class Indexer:
                     if self._first_at is not None:
                         wait = max(0.0, self._first_at + wait - time.monotonic())
                     await self._fetch(wait)
+                    # Checkpoint what has finished (in order) without waiting.
+                    await self._settle(self.cfg.bulk_concurrency)
                     if self._flush_due():
-                        await self.flush()
-                    elif not self._buffer:
+                        # Bounded: wait for a free slot, so at most bulk_concurrency batches
+                        # (each at most batch_size changes) are in flight; then fetch and
+                        # project the next batch while they are written.
+                        await self._settle(self.cfg.bulk_concurrency - 1)
+                        await self._submit()
+                    elif not self._buffer and not self._in_flight:
+                        # Only with nothing in flight: the idle save stores the stream's
+                        # newest token, which would cover changes whose bulk is still out.
                         await self.source.commit([])
                         if self.source.caught_up:
                             metrics.LAG_SECONDS.labels(self.source.name).set(0)
+                    elif not self._buffer:
+                        await self._settle(0)
                     backoff = 0.2
                 except HistoryLost as exc:
                     await self._recover_history(exc)
@@ -324,6 +414,9 @@ class Indexer:
             await self.flush()
             await asyncio.wait_for(self.settled(), SHUTDOWN_FLUSH_TIMEOUT_S)
         except asyncio.CancelledError:
+            # A bulk in flight may be stuck (ES hanging): abandon it and write its batch
+            # again with what is buffered, under the shutdown timeout.
+            self._requeue()
             if self._buffer and (self.lease is None or self.lease.held):
                 try:
                     await asyncio.wait_for(self.flush(), SHUTDOWN_FLUSH_TIMEOUT_S)
@@ -333,6 +426,8 @@ class Indexer:
         finally:
             if self._bumper is not None and not self._bumper.done():
                 self._bumper.cancel()  # killed or cancelled: the cache's TTL covers the rest
+            if self._in_flight:  # left by an error on the way out: never checkpointed
+                await self._drop_in_flight()
             self._opened = False
             await self.source.close()
 
@@ -340,6 +435,7 @@ class Indexer:
         log.error("indexer: change stream history lost (%s); rebuilding the index", exc)
         metrics.ERRORS.labels("history_lost").inc()
         self._check_lease()  # only the holder may rebuild and swap the alias
+        await self._drop_in_flight()  # the rebuild covers them; their positions are moot
         self._buffer.clear()
         self._first_at = None
         restart = getattr(self.source, "restart_from_now", None)

@@ -29,7 +29,9 @@ Documents read in place are only lent: `read` runs under the read lock, and rows
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import heapq
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -45,6 +47,9 @@ from documents.values import as_utc
 T = TypeVar("T")
 Raw = dict[str, Any]
 Position = tuple[datetime, ObjectId]  # (updated_at, _id) of the last document seen
+
+# In-place snapshot reads go this many documents at a time between yields to the event loop.
+SNAPSHOT_SLICE = 100
 
 # In-place reads of the embedded store. Tests turn them off to run, on mongomock, the query
 # path a real MongoDB takes. (Bulk loads go straight in regardless.)
@@ -143,16 +148,25 @@ async def snapshot(
         if chunk:
             yield chunk
         return
-    # The ids up front, then a chunk at a time under the lock: the bulk load keeps streaming
-    # instead of waiting for a deep copy of the whole collection.
+    # The ids up front, then a slice at a time under the lock: the bulk load keeps streaming
+    # instead of waiting for a deep copy of the whole collection. Between slices the loop
+    # yields, so a bulk request that has finished is answered and its worker sends the next
+    # one without waiting for a whole chunk to be read (Elasticsearch idles meanwhile).
     match = _matches(where)
     ids = list(store._documents)
-    for start in range(0, len(ids), chunk_size):
+    step = max(1, min(chunk_size, SNAPSHOT_SLICE))
+    chunk = []
+    for start in range(0, len(ids), step):
         with store._rwlock.reader():
-            rows = (store._documents.get(i) for i in ids[start : start + chunk_size])
-            chunk = [item for raw in rows if raw and match(raw) if (item := read(raw)) is not None]
-        if chunk:
-            yield chunk
+            rows = (store._documents.get(i) for i in ids[start : start + step])
+            chunk += [item for raw in rows if raw and match(raw) if (item := read(raw)) is not None]
+        if len(chunk) >= chunk_size:
+            yield chunk[:chunk_size]
+            chunk = chunk[chunk_size:]
+        else:
+            await asyncio.sleep(0)
+    if chunk:
+        yield chunk
 
 
 def _after(position: Position | None) -> dict[str, Any]:
@@ -169,14 +183,28 @@ async def scan_after(coll: Any, position: Position | None, limit: int) -> list[R
     if store is None:
         cursor = coll.find(_after(position)).sort([("updated_at", 1), ("_id", 1)]).limit(limit)
         return [raw async for raw in cursor]
+    # One position per document, and only the first `limit` ordered (a rebuild's replay and
+    # the polling indexer scan the whole store for the few documents changed lately).
     with store._rwlock.reader():
         if position is None:
             rows = list(store._documents.values())
         else:
-            after = (as_utc(position[0]), position[1])
-            rows = [raw for raw in store._documents.values() if position_of(raw) > after]
-    rows.sort(key=position_of)
-    return rows[:limit]
+            # The store keeps naive UTC datetimes: compare those as they are, and take the
+            # position (with its timezone) only of what is not plainly older.
+            ts, oid = as_utc(position[0]), position[1]
+            naive = ts.replace(tzinfo=None)
+            rows = [
+                raw
+                for raw in store._documents.values()
+                if not ((at := raw["updated_at"]).tzinfo is None and at < naive)
+                and position_of(raw) > (ts, oid)
+            ]
+    keyed = [(position_of(raw), raw) for raw in rows]
+    return [raw for _, raw in heapq.nsmallest(limit, keyed, key=_first)]
+
+
+def _first(row: tuple[Position, Raw]) -> Position:
+    return row[0]
 
 
 # -- loading ------------------------------------------------------------------------------------

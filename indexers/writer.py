@@ -71,6 +71,13 @@ class BulkWriter:
     events are harmless), or dead-lettered (ES refused the document itself). Anything else
     (429, 5xx, connection errors) is retried with exponential backoff; after the last retry
     `WriteFailed` is raised and the caller must not advance its checkpoint.
+
+    One `write` sends its ops as chunks of `chunk_size`, up to `concurrency` bulk requests at
+    once. That is safe because `latest_per_listing` leaves one op per listing in a write, so
+    two chunks of one write never touch the same document; across writes that overlap (the
+    indexer pipelines its flushes) `external_gte` on the listing's version orders them in
+    Elasticsearch: an older version arriving last is refused (409, counted stale) instead of
+    replacing the newer one. A write returns only when every chunk has its outcome.
     """
 
     def __init__(
@@ -83,6 +90,7 @@ class BulkWriter:
         max_retries: int = 5,
         initial_backoff_s: float = 0.2,
         max_backoff_s: float = 10.0,
+        concurrency: int = 1,
     ) -> None:
         self.es = es
         self.index = index
@@ -93,6 +101,7 @@ class BulkWriter:
         self.max_retries = max_retries
         self.initial_backoff_s = initial_backoff_s
         self.max_backoff_s = max_backoff_s
+        self.concurrency = max(1, concurrency)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.max_backoff_s, self.initial_backoff_s * (2**attempt))
@@ -133,8 +142,31 @@ class BulkWriter:
         stats: WriteStats,
         refresh: bool | Literal["wait_for"] = False,
     ) -> tuple[dict[str, IndexOp], bool]:
-        """One pass over `pending`; returns the ops to retry and whether the alias was missing."""
-        unresolved = dict(pending)
+        """One pass over `pending`, `concurrency` chunks at a time; returns the ops to retry
+        and whether the alias was missing."""
+        ops = list(pending.values())
+        chunks = [ops[i : i + self.chunk_size] for i in range(0, len(ops), self.chunk_size)]
+        if len(chunks) <= 1 or self.concurrency == 1:
+            return await self._attempt_chunk(ops, stats, refresh)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(chunk: list[IndexOp]) -> tuple[dict[str, IndexOp], bool]:
+            async with gate:
+                return await self._attempt_chunk(chunk, stats, refresh)
+
+        retry: dict[str, IndexOp] = {}
+        missing_alias = False
+        # _attempt_chunk turns transport failures into retries, so one failing chunk never
+        # cancels its siblings: each op still ends with an outcome or in `retry`.
+        for chunk_retry, chunk_missing in await asyncio.gather(*(one(c) for c in chunks)):
+            retry.update(chunk_retry)
+            missing_alias = missing_alias or chunk_missing
+        return retry, missing_alias
+
+    async def _attempt_chunk(
+        self, ops: list[IndexOp], stats: WriteStats, refresh: bool
+    ) -> tuple[dict[str, IndexOp], bool]:
+        unresolved = {op.listing_id: op for op in ops}
         retry: dict[str, IndexOp] = {}
         missing_alias = False
         kwargs: dict[str, Any] = {"require_alias": True} if self.prefix is not None else {}
@@ -143,7 +175,7 @@ class BulkWriter:
         try:
             async for ok, result in async_streaming_bulk(
                 self.es,
-                self._actions(pending.values()),
+                self._actions(ops),
                 chunk_size=self.chunk_size,
                 raise_on_error=False,
                 raise_on_exception=True,

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Concurrent writers may commit with an updated_at earlier than one already seen: re-read.
     indexer_poll_overlap_s: float = Field(default=3.0, ge=0)
     indexer_max_retries: int = Field(default=5, ge=0)
+    # Bulk requests the indexer keeps in flight while it reads and projects the next chunk
+    # (rebuild, catch-up, writer): overlaps Python CPU with Elasticsearch's. 1: one at a time.
+    indexer_bulk_concurrency: int = Field(default=2, ge=1, le=16)
     # `marketplace indexer run` writes only while it holds a lease in Mongo (one writer per
     # alias); it is renewed every third of this, and a standby takes over once it expires.
     indexer_lease_ttl_s: float = Field(default=15.0, gt=0)

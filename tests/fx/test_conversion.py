@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from documents.fx import (
     Rates,
     base_figure,
+    base_figures,
     convert,
     max_source,
     min_source,
@@ -137,3 +138,20 @@ def test_search_bounds_are_exact_on_the_stored_charge(
     assert charged > basis.upper(max_source(RATES, shown - 1, source, target))
     assert charged >= basis.lower(min_source(RATES, shown, source, target))
     assert charged < basis.lower(min_source(RATES, shown + 1, source, target))
+
+
+@given(st.dictionaries(st.text(max_size=3), amounts, max_size=40), codes)
+def test_base_figures_of_many_amounts_are_each_ones_base_figure(
+    charges: dict[str, int], source: str
+) -> None:
+    """The projection's batch form (cached factor, clamp only when needed) is base_figure."""
+    expected = {k: base_figure(RATES, v, source) for k, v in charges.items()}
+    assert base_figures(RATES, source, charges) == expected
+
+
+def test_base_figures_clamp_like_base_figure() -> None:
+    huge = {"n1": 1, "n2": 10**20}
+    assert base_figures(RATES, "EUR", huge) == {
+        k: base_figure(RATES, v, "EUR") for k, v in huge.items()
+    }
+    assert base_figures(RATES, "EUR", huge)["n2"] == 2**63 - 1

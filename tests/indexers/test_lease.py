@@ -172,8 +172,15 @@ async def test_a_second_indexer_waits_while_the_first_runs_then_takes_over(
         await until_in_sync(es, prefix)
         held = await lease.current(name)
         assert held is not None and held.holder in ("one", "two") and held.epoch >= 2
-        cp = await checkpoints.load(f"{name}:changestream")
-        assert cp is not None and cp.fence == held.epoch
+        # Its checkpoint follows once every batch it had in flight completed (in order): a
+        # moment after the documents are searchable, never before they are acknowledged.
+        epoch = held.epoch
+
+        async def fenced_by_new_epoch() -> bool:
+            cp = await checkpoints.load(f"{name}:changestream")
+            return cp is not None and cp.fence == epoch
+
+        await _wait_for(fenced_by_new_epoch, 5, "the checkpoint under the new epoch")
 
         # A graceful stop hands over at once (the lease is released, not left to expire).
         active, waiting = (task1, task2) if held.holder == "one" else (task2, task1)

@@ -12,7 +12,7 @@ from elasticsearch import AsyncElasticsearch
 from typer.testing import CliRunner
 
 from documents import Listing, ListingStatus
-from documents.values import utcnow
+from documents.values import as_utc, utcnow
 from indexers import checkpoints
 from indexers.aliases import alias_targets
 from indexers.definition import MAPPING_VERSION, alias_name
@@ -34,20 +34,29 @@ class Crash(BaseException):
 
 
 class CrashingWriter(BulkWriter):
-    """Dies on the n-th batch, either before sending it or after ES acknowledged it."""
+    """Dies on the n-th batch, either before sending it or after ES acknowledged it.
+
+    Records what each call was given and which calls reached Elasticsearch: the runner keeps
+    up to `bulk_concurrency` batches in flight, so a later batch may be sent (and land) while
+    the crashing one is out."""
 
     def __init__(self, *args: Any, crash_on: int, after_flush: bool, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.calls = 0
         self.crash_on = crash_on
         self.after_flush = after_flush
+        self.batches: list[list[IndexOp]] = []  # the ops of call i + 1
+        self.sent: set[str] = set()  # listing ids of every call that reached Elasticsearch
 
     async def write(self, ops: Sequence[IndexOp], *, refresh: bool = False) -> WriteStats:
         self.calls += 1
-        if self.calls == self.crash_on and not self.after_flush:
+        call = self.calls  # not self.calls after the await: the next write may have begun
+        self.batches.append(list(ops))
+        if call == self.crash_on and not self.after_flush:
             raise Crash
+        self.sent.update(op.listing_id for op in ops)
         stats = await super().write(ops, refresh=refresh)
-        if self.calls == self.crash_on:
+        if call == self.crash_on:
             raise Crash  # acknowledged by ES, checkpoint not yet stored
         return stats
 
@@ -88,8 +97,16 @@ async def test_crash_mid_stream_then_resume_loses_nothing(
     await churn
     cp = await checkpoints.load(first.source.checkpoint)  # type: ignore[attr-defined]
     assert cp is not None  # two batches were acknowledged and checkpointed
+    assert cp.last_updated_at is not None and cp.last_id is not None
+    # The checkpoint never passes a batch that did not complete: it lies within the batches
+    # before the crashing one (all acknowledged), whatever was in flight after it.
+    completed = [op for batch in writer.batches[: writer.crash_on - 1] for op in batch]
+    assert completed
+    last_safe = max((as_utc(op.updated_at), op.listing_id) for op in completed if op.updated_at)
+    assert (as_utc(cp.last_updated_at), cp.last_id) <= last_safe
+    # Only what was sent is in the index (a batch in flight beside the crash may have landed).
     indexed_before = await index_state(es, prefix)
-    assert 0 < len(indexed_before) <= (45 if after_flush else 30)
+    assert indexed_before and set(indexed_before) <= writer.sent
 
     await _churn(listings, 40, rng)  # writes while the indexer is down
     second = Indexer.polling(es, cfg)  # a fresh process: resumes from the stored checkpoint
