@@ -54,6 +54,11 @@ _reading: tuple[object, asyncio.Task[Rates | None]] | None = None
 async def _read(coll: object) -> Rates | None:
     global _cache
     rates = await current_rates()
+    known = _cache[2] if _cache is not None and _cache[0] is coll else None
+    if known is not None and rates is not None and known.version == rates.version:
+        # Versions are written once (a unique index): the same table. Keeping the object keeps
+        # what searches memoised on it (conversion ratios, converted bounds).
+        rates = known
     _cache = (coll, time.monotonic(), rates)
     return rates
 

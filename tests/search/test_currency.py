@@ -230,3 +230,22 @@ async def test_a_rate_change_reaches_search_within_5_s(
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+def test_converted_bounds_are_remembered_per_table() -> None:
+    """The same bounds over the same table come back as the same query; another table (even one
+    equal to it) is worked out again, so a new rate table never serves an old query."""
+    from service.search.query import SearchParams, converted_range, price_basis
+
+    first = Rates.of(1, TABLE["base"], TABLE["rates"])
+    p = SearchParams(currency="USD", fx=first, price_max=20_000)
+    basis = price_basis(p, 500)
+    query = converted_range(p, basis, None, 20_000)
+    assert converted_range(p, basis, None, 20_000) is query
+    assert converted_range(p, basis, 1, 20_000) is not query
+    again = SearchParams(currency="USD", fx=Rates.of(1, TABLE["base"], TABLE["rates"]))
+    fresh = converted_range(again, basis, None, 20_000)
+    assert fresh is not query and fresh == query
+    other = Rates.of(2, TABLE["base"], {**TABLE["rates"], "USD": "2"})
+    moved = converted_range(SearchParams(currency="USD", fx=other), basis, None, 20_000)
+    assert moved != query
