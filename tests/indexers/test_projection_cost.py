@@ -64,7 +64,10 @@ def test_bulk_work_undoes_its_collector_settings() -> None:
         assert gc.get_threshold()[0] >= heap.BULK_THRESHOLD
         with heap.bulk_work():  # nested: the outer one's settings hold
             assert gc.get_threshold()[0] >= heap.BULK_THRESHOLD
-        assert gc.get_freeze_count() >= frozen
+        # Still frozen after the inner block. Not ">= frozen": a frozen object that dies leaves
+        # the permanent generation, so the count may shrink while other tests' objects go.
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] >= heap.BULK_THRESHOLD
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
 
