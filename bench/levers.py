@@ -37,11 +37,9 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
 from bench.common import app_settings, elasticsearch_url, pct, quiet
-from bench.search import FEE_BPS, MIXES, demo_table, params_for
+from bench.search import FEE_BPS, MIXES, demo_actions, demo_table, params_for
 from indexers import fxstate, store
 from indexers.definition import MAPPINGS, F, index_settings
-from indexers.projection import op_for_raw
-from indexers.writer import action
 
 FACET_KEYWORDS = (F.CATEGORY, F.AMENITIES, F.CITY)
 Body = dict[str, Any]
@@ -88,23 +86,13 @@ def _settings(v: Variant) -> dict[str, Any]:
 
 
 async def build(es: AsyncElasticsearch, v: Variant, prefix: str, n: int) -> float:
-    """The demo catalogue (the generator's fixed seed: every layout holds the same listings)."""
-    from service.seeding import Generator
-
+    """The demo catalogue (every layout holds the same listings, see demo_actions)."""
     v.index = f"{prefix}{v.name.replace('_', '-')}"
     await es.indices.create(index=v.index, mappings=_mappings(v), settings=_settings(v))
-    gen = Generator(listings=n, users=max(20, n // 20), seed=42)
-    gen.users("not-a-real-hash")
-
-    def actions() -> Any:
-        for batch in gen.batches(5000):
-            for raw in batch.listings:
-                op = op_for_raw(raw)
-                if op.doc is not None:
-                    yield action(op, v.index)
-
     started = time.perf_counter()
-    async for ok, item in async_streaming_bulk(es, actions(), chunk_size=2000, max_retries=5):
+    async for ok, item in async_streaming_bulk(
+        es, demo_actions(n, v.index), chunk_size=2000, max_retries=5
+    ):
         if not ok:
             raise RuntimeError(f"load failed: {item}")
     await es.indices.put_settings(index=v.index, settings={"refresh_interval": "250ms"})

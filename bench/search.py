@@ -31,7 +31,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -261,7 +261,6 @@ async def raw_search(
 async def seed(es: AsyncElasticsearch, prefix: str, n: int, shards: int = 1) -> float:
     from indexers import store
     from indexers.aliases import current_index
-    from service.seeding import Generator
 
     # Beanie models need a binding even to validate; nothing is written to this store.
     await store.init_documents(store.make_client(None), "bench", create_indexes=False)
@@ -275,23 +274,29 @@ async def seed(es: AsyncElasticsearch, prefix: str, n: int, shards: int = 1) -> 
         await create_index(es, index, shards=shards)
         await es.indices.put_alias(index=index, name=alias_name(prefix))
     await es.indices.put_settings(index=index, settings={"refresh_interval": "-1"})
-    gen = Generator(listings=n, users=max(20, n // 20), seed=42)
-    gen.users("not-a-real-hash")
-
-    def actions() -> Any:
-        for batch in gen.batches(5000):
-            for raw in batch.listings:
-                op = op_for_raw(raw)
-                if op.doc is not None:
-                    yield action(op, index)
-
     started = time.perf_counter()
-    async for ok, item in async_streaming_bulk(es, actions(), chunk_size=2000, max_retries=5):
+    async for ok, item in async_streaming_bulk(
+        es, demo_actions(n, index), chunk_size=2000, max_retries=5
+    ):
         if not ok:
             raise RuntimeError(f"seed failed: {item}")
     await finish_bulk_load(es, index)
     await es.indices.forcemerge(index=index, max_num_segments=1)
     return time.perf_counter() - started
+
+
+def demo_actions(n: int, index: str) -> Iterator[dict[str, Any]]:
+    """Bulk actions of the deterministic demo catalogue of `n` listings (the generator's fixed
+    seed: every index built from it holds the same listings), projected as the indexer does."""
+    from service.seeding import Generator
+
+    gen = Generator(listings=n, users=max(20, n // 20), seed=42)
+    gen.users("not-a-real-hash")
+    for batch in gen.batches(5000):
+        for raw in batch.listings:
+            op = op_for_raw(raw)
+            if op.doc is not None:
+                yield action(op, index)
 
 
 def demo_table() -> FxTable:
