@@ -37,7 +37,7 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
 from bench.common import app_settings, elasticsearch_url, pct, quiet
-from bench.search import FEE_BPS, MIXES, demo_actions, demo_table, params_for
+from bench.search import MIXES, demo_actions, demo_table, raw_search
 from indexers import fxstate, store
 from indexers.definition import MAPPINGS, F, index_settings
 
@@ -106,22 +106,7 @@ async def build(es: AsyncElasticsearch, v: Variant, prefix: str, n: int) -> floa
 
 async def search(es: AsyncElasticsearch, v: Variant, settings: Any, q: dict[str, Any]) -> None:
     """bench.search's raw path (hits request, then the facet request from its counts)."""
-    from documents.values import utcnow
-    from service.search import query as sq
-
-    p, now = params_for(q), utcnow()
-    body = sq.build_body(p, size=q["limit"] + 1, now=now, guest_fee_bps=FEE_BPS)
-    resp = (await es.search(index=v.index, **v.hits_body({**body}))).body
-    if p.facets:
-        facets, _ = sq.facets_body(
-            p,
-            now=now,
-            guest_fee_bps=FEE_BPS,
-            domains=sq.facet_domains(p, resp),
-            exact_up_to=settings.search_facets_exact_hits,
-            sample_docs=settings.search_facets_sample_docs,
-        )
-        await es.search(index=v.index, **facets, request_cache=True)
+    await raw_search(es, v.index, settings, q, None, hits_body=v.hits_body)
 
 
 def _figures(ms: list[float], base: list[float]) -> dict[str, float]:

@@ -231,9 +231,11 @@ async def raw_search(
     settings: Any,
     params: dict[str, Any],
     cursor_after: list[Any] | None,
+    hits_body: Callable[[dict[str, Any]], dict[str, Any]] = lambda body: body,
 ) -> None:
     """What the API sends to Elasticsearch for one search, sent straight: the hits request,
-    then (with facets) the facet request built from its counts."""
+    then (with facets) the facet request built from its counts. `hits_body` may change the
+    hits request (bench.levers' variants)."""
     from service.search import query as sq
 
     p, now = params_for(params), utcnow()
@@ -245,7 +247,7 @@ async def raw_search(
         search_after=cursor_after,
         inline_facets=False,
     )
-    resp = (await es.search(index=index, **body)).body
+    resp = (await es.search(index=index, **hits_body(body))).body
     if p.facets:
         facets, _ = sq.facets_body(
             p,
