@@ -7,9 +7,10 @@ of searches (keywords, geo circle/box, facets, availability, sorts, second pages
           validation, query building, cursor signing, response shaping, middleware)
   raw_*   the identical Elasticsearch request body sent straight with the async client
 and reports p50/p99 latency (ms) of both and the api/raw ratios. "Identical" includes the facet
-path: the API sends the hits request, then a size-0 facet request (exact up to 10,000 documents
-per facet, sampled above), and so does the raw side. `raw_exact_facets_*` is the old way, one
-request with exact facets over every hit, sent raw for the queries that ask for facets.
+path: the API sends the hits request beside the exact count of its hits and bounded counts of
+the facets' documents, then size-0 facet requests (exact up to 10,000 documents per facet,
+sampled above), and so does the raw side, as concurrently. `raw_exact_facets_*` is the old way,
+one request with exact facets over every hit, sent raw for the queries that ask for facets.
 Elasticsearch's request cache is cleared before each round, so a round's first facet request
 of a query is never served from it (repeats within a round, e.g. a second page, may be).
 
@@ -233,10 +234,12 @@ async def raw_search(
     cursor_after: list[Any] | None,
     hits_body: Callable[[dict[str, Any]], dict[str, Any]] = lambda body: body,
 ) -> None:
-    """What the API sends to Elasticsearch for one search, sent straight: the hits request,
-    then (with facets) the facet request built from its counts. `hits_body` may change the
-    hits request (bench.levers' variants)."""
+    """What the API sends to Elasticsearch for one search, sent straight and as concurrently:
+    the hits request with the exact count and the bounded domain counts, then (with facets)
+    the facet requests
+    built from their counts. `hits_body` may change the hits request (bench.levers' variants)."""
     from service.search import query as sq
+    from service.search.service import count_up_to
 
     p, now = params_for(params), utcnow()
     body = sq.build_body(
@@ -247,17 +250,27 @@ async def raw_search(
         search_after=cursor_after,
         inline_facets=False,
     )
-    resp = (await es.search(index=index, **hits_body(body))).body
+    count_bodies = sq.domain_count_bodies(
+        p, now=now, guest_fee_bps=FEE_BPS, up_to=count_up_to(settings)
+    )
+    counting = [sq.count_body(p, now=now, guest_fee_bps=FEE_BPS), *count_bodies.values()]
+    sent = [es.search(index=index, **hits_body(body))]
+    sent += [es.search(index=index, **b, request_cache=True) for b in counting]
+    _, total, *counted = [r.body for r in await asyncio.gather(*sent)]
     if p.facets:
-        facets, _ = sq.facets_body(
+        bodies, _ = sq.facets_bodies(
             p,
             now=now,
             guest_fee_bps=FEE_BPS,
-            domains=sq.facet_domains(p, resp),
+            domains=sq.facet_domains(
+                p,
+                int(total["hits"]["total"]["value"]),
+                dict(zip(count_bodies, counted, strict=True)),
+            ),
             exact_up_to=settings.search_facets_exact_hits,
             sample_docs=settings.search_facets_sample_docs,
         )
-        await es.search(index=index, **facets, request_cache=True)
+        await asyncio.gather(*(es.search(index=index, **b, request_cache=True) for b in bodies))
 
 
 async def seed(es: AsyncElasticsearch, prefix: str, n: int, shards: int = 1) -> float:

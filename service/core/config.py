@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     # in `facets_estimated` (keeps p99 flat as the catalogue grows; docs/performance.md).
     search_facets_exact_hits: int = Field(default=10_000, ge=0)
     search_facets_sample_docs: int = Field(default=5_000, ge=1)
+    # A facet with a selection of its own counts other documents than the hits: a size-0
+    # request counts them, stopping at this many (its cost bounded by it, not the catalogue).
+    # Above it the sample probability is chosen as if there were exactly this many.
+    search_facets_count_up_to: int = Field(default=100_000, ge=1)
     # Search and suggest pages cached in Redis for this long (0: off). A change the indexer
     # makes searchable bumps the index generation, which drops every page cached before it;
     # the TTL bounds what a lost bump could leave (and dated searches key on the hour).

@@ -562,6 +562,11 @@ def _sort(p: SearchParams, basis: PriceBasis) -> list[Any]:
         return [{F.RATING_BAYESIAN: "desc"}, {F.RATING_COUNT: "desc"}, tiebreak]
     if p.sort == "newest":
         return [{F.CREATED_AT: "desc"}, tiebreak]
+    if not p.q:
+        # Without keywords every hit scores the same, so relevance is newest first; a numeric
+        # first key lets Lucene skip documents that cannot reach the page (with _score first
+        # it compared every hit: ~60 ms over 856k hits at 1M listings).
+        return [{F.CREATED_AT: "desc"}, tiebreak]
     return ["_score", {F.CREATED_AT: "desc"}, tiebreak]
 
 
@@ -709,12 +714,14 @@ def build_body(
         "query": query,
         "size": size,
         "sort": _sort(p, basis),
-        "track_total_hits": True,
+        # Split facets: `count_body` counts the hits in a request of its own, so this one
+        # counts nothing and Lucene may skip documents that cannot reach the page (a numeric
+        # first sort key); counting every hit here made it cost as much as the result set.
+        "track_total_hits": inline_facets,
         "_source": [*HIT_SOURCE, *([F.BUSY, F.NOTICE_HOURS] if p.flexible else [])],
     }
-    if post:
-        body["post_filter"] = {"bool": {"filter": list(post.values())}}
     if p.facets and inline_facets:
+        body["post_filter"] = {"bool": {"filter": list(post.values())}}
         body["aggs"] = {
             name: {
                 "filter": _facet_domain(name, post),
@@ -722,13 +729,23 @@ def build_body(
             }
             for name in p.facets
         }
-    elif p.facets and post:
-        # Split facets: this request only counts each facet's documents (cheap filter aggs) so
-        # the facet request can choose exact counts or a sample per facet (`facets_body`).
-        body["aggs"] = {name: {"filter": _facet_domain(name, post)} for name in p.facets}
+    elif post:
+        # Split facets: nothing here aggregates, so the facet selections narrow the query
+        # itself. Lucene then leads the conjunction with its sparsest clause, where a
+        # post_filter is tested on every document the query matches (at 1M listings a
+        # selective search over a broad query cost ~400 ms that way; docs/performance.md).
+        body["query"] = _narrowed(query, post)
     if search_after is not None:
         body["search_after"] = search_after
     return body
+
+
+def count_body(p: SearchParams, *, now: datetime, guest_fee_bps: int) -> dict[str, Any]:
+    """The exact count of the hits of `build_body(..., inline_facets=False)`: the same
+    documents, counted without sorting or fetching, in a size-0 request the request cache can
+    answer for the search's next pages. Sent beside the hits request, not after it."""
+    query, post = build_query(p, guest_fee_bps=guest_fee_bps, now=now)
+    return {"query": _narrowed(query, post), "size": 0, "track_total_hits": True}
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -852,16 +869,46 @@ def sample_probability(docs: int, *, exact_up_to: int, sample_docs: int) -> floa
     return prob if prob <= MAX_SAMPLE_PROBABILITY else 1.0
 
 
-def facet_domains(p: SearchParams, resp: dict[str, Any]) -> dict[str, int]:
-    """Per requested facet, how many documents it counts, from the hits response of a
-    `build_body(..., inline_facets=False)` request: the domain filter aggs when some facet
-    selection sits in post_filter, else the exact total (then every facet counts the hits)."""
-    aggs = resp.get("aggregations") or {}
-    total = int(resp["hits"]["total"]["value"])
-    return {name: int(aggs[name]["doc_count"]) if name in aggs else total for name in p.facets}
+def _narrowed(
+    query: dict[str, Any], post: dict[str, dict[str, Any]], *, lift: str | None = None
+) -> dict[str, Any]:
+    """`query` narrowed by every facet selection in `post` but `lift`'s own."""
+    extra = [v for k, v in post.items() if k != lift]
+    if not extra:
+        return query
+    return {"bool": {**query["bool"], "filter": [*query["bool"]["filter"], *extra]}}
 
 
-def facets_body(
+def domain_count_bodies(
+    p: SearchParams, *, now: datetime, guest_fee_bps: int, up_to: int
+) -> dict[str, dict[str, Any]]:
+    """Size-0 requests counting, per requested facet with a selection of its own, the
+    documents it counts (the query narrowed by every other facet's selection), counted up to
+    `up_to` and no further: enough to tell exact from sampled (`sample_probability`) at a
+    cost bounded by `up_to`, not by the catalogue. A facet without a selection counts the
+    hits, whose exact `total` the hits request already has."""
+    query, post = build_query(p, guest_fee_bps=guest_fee_bps, now=now)
+    return {
+        name: {"query": _narrowed(query, post, lift=name), "size": 0, "track_total_hits": up_to}
+        for name in p.facets
+        if name in post
+    }
+
+
+def facet_domains(p: SearchParams, total: int, counts: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Per requested facet, how many documents it counts (at most the count requests' bound):
+    from its `domain_count_bodies` response, else the exact `total` of the hits."""
+    return {
+        name: int(counts[name]["hits"]["total"]["value"]) if name in counts else total
+        for name in p.facets
+    }
+
+
+# The aggregation a facet group's samples sit under (no facet has this name).
+SAMPLE_AGG = "sample"
+
+
+def facets_bodies(
     p: SearchParams,
     *,
     now: datetime,
@@ -869,37 +916,60 @@ def facets_body(
     domains: dict[str, int],
     exact_up_to: int,
     sample_docs: int,
-) -> tuple[dict[str, Any], list[str]]:
-    """The facet request (size 0, so Elasticsearch's request cache can serve repeats) and the
-    facets whose counts it estimates. A facet over at most `exact_up_to` documents is counted
-    exactly; a larger one is aggregated over a random sample whose counts Elasticsearch scales
-    back by 1/probability (random_sampler), and is named in the returned list."""
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The facet requests (size 0, so Elasticsearch's request cache can serve repeats) and
+    the facets whose counts they estimate. Facets counting the same documents share one
+    request whose query is exactly those documents: the facets without a selection of their
+    own (they count the hits), then one request per facet with a selection. A group over at
+    most `exact_up_to` documents is counted exactly, so its cost is bounded by that; a larger
+    one is aggregated over a random sample of about `sample_docs` of them, whose counts
+    Elasticsearch scales back by 1/probability (random_sampler), and is named in the list."""
     basis = price_basis(p, guest_fee_bps)
     query, post = build_query(p, guest_fee_bps=guest_fee_bps, now=now)
-    aggs: dict[str, Any] = {}
-    estimated: list[str] = []
+    groups: dict[str | None, list[str]] = {}
     for name in p.facets:
-        facet = {
-            "filter": _facet_domain(name, post),
-            "aggs": _facet_aggs(name, basis, p),
+        groups.setdefault(name if name in post else None, []).append(name)
+    bodies: list[dict[str, Any]] = []
+    estimated: list[str] = []
+    for lift, names in groups.items():
+        # A facet's aggregations hang under a filter that keeps every document of the query.
+        aggs: dict[str, Any] = {
+            name: {"filter": {"match_all": {}}, "aggs": _facet_aggs(name, basis, p)}
+            for name in names
         }
-        prob = sample_probability(domains[name], exact_up_to=exact_up_to, sample_docs=sample_docs)
+        docs = domains[names[0]]  # one domain per group
+        prob = sample_probability(docs, exact_up_to=exact_up_to, sample_docs=sample_docs)
         if prob < 1.0:
-            # random_sampler must be a top-level aggregation: it samples the query's documents,
-            # the facet's filter then keeps about `prob` of the facet's own.
             sampler = {"probability": prob, "seed": SAMPLE_SEED}
-            aggs[name] = {"random_sampler": sampler, "aggs": {"facet": facet}}
-            estimated.append(name)
-        else:
-            aggs[name] = facet
-    body = {"query": query, "size": 0, "track_total_hits": False, "aggs": aggs}
-    return body, estimated
+            aggs = {SAMPLE_AGG: {"random_sampler": sampler, "aggs": aggs}}
+            estimated += names
+        bodies.append(
+            {
+                "query": _narrowed(query, post, lift=lift),
+                "size": 0,
+                "track_total_hits": False,
+                "aggs": aggs,
+            }
+        )
+    return bodies, [name for name in p.facets if name in estimated]
+
+
+def facet_nodes(resps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The facets' aggregation results of `facets_bodies` responses, by facet name, in the
+    shape `facets_of` reads (samples unwrapped)."""
+    out: dict[str, Any] = {}
+    for resp in resps:
+        aggs = dict(resp.get("aggregations") or {})
+        sampled = aggs.pop(SAMPLE_AGG, {})  # also carries seed, probability, doc_count
+        out.update({k: v for k, v in sampled.items() if isinstance(v, dict)})
+        out.update(aggs)
+    return out
 
 
 def facets_of(p: SearchParams, aggs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for name in p.facets:
-        node = aggs[name].get("facet", aggs[name])  # "facet": under a sampler
+        node = aggs[name]
         if name == "price":
             # The bounds asked for (the query may have mapped them onto a stay's charge).
             counts = [0] * len(PRICE_BUCKETS)

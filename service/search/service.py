@@ -6,9 +6,11 @@ module runs it against the listings alias and binds cursors to the search they c
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
@@ -156,18 +158,31 @@ async def search_listings(
         search_after=search_after,
         inline_facets=False,
     )
-    resp = await _search(es, _index(settings), body)
+    # The page, the exact count of its hits and the bounded counts of the facets with a
+    # selection go together: each is bounded by its own work, none waits for another.
+    count_bodies = sq.domain_count_bodies(
+        params, now=now, guest_fee_bps=fee_bps, up_to=count_up_to(settings)
+    )
+    counting = [
+        {**b, "request_cache": True}
+        for b in (sq.count_body(params, now=now, guest_fee_bps=fee_bps), *count_bodies.values())
+    ]
+    resp, counted, *count_resps = await _together(
+        [_search(es, _index(settings), b) for b in (body, *counting)]
+    )
+    total = int(counted["hits"]["total"]["value"])
+    counts = dict(zip(count_bodies, count_resps, strict=True))
     raw_hits = resp["hits"]["hits"]
     page = raw_hits[:limit]
     next_cursor = None
     if len(raw_hits) > limit:
         next_cursor = encode_cursor(secret, {"f": fingerprint, "after": page[-1]["sort"]})
-    facets, estimated = await _facets(es, settings, params, resp, now=now)
+    facets, estimated = await _facets(es, settings, params, total, counts, now=now)
     return {
         "hits": [
             sq.hit_of(params, h, commission_bps=commission_bps, guest_fee_bps=fee_bps) for h in page
         ],
-        "total": resp["hits"]["total"]["value"],
+        "total": total,
         "facets": facets,
         "facets_currency": await facets_currency(es, _index(settings), params),
         "facets_estimated": estimated,
@@ -179,26 +194,45 @@ async def _facets(
     es: AsyncElasticsearch,
     settings: Settings,
     params: sq.SearchParams,
-    hits_resp: dict[str, Any],
+    total: int,
+    counts: dict[str, dict[str, Any]],
     *,
     now: Any,
 ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    """Facet counts in a request of their own, after the hits request told how many documents
-    each facet counts: exact up to `search_facets_exact_hits`, sampled (and named as estimates)
-    above. Measured at 1M listings, exact facets over ~855k hits cost ~200 ms per search; see
-    docs/performance.md."""
+    """Facet counts in requests of their own, sent together, once the exact count of the hits
+    and the bounded domain counts told how many documents each facet counts: exact up to
+    `search_facets_exact_hits`, sampled (and named as estimates) above. Every request's cost
+    is bounded by the threshold or the sample, not by the catalogue; see docs/performance.md."""
     if not params.facets:
         return {}, []
-    body, estimated = sq.facets_body(
+    bodies, estimated = sq.facets_bodies(
         params,
         now=now,
         guest_fee_bps=settings.guest_service_fee_bps,
-        domains=sq.facet_domains(params, hits_resp),
+        domains=sq.facet_domains(params, total, counts),
         exact_up_to=settings.search_facets_exact_hits,
         sample_docs=settings.search_facets_sample_docs,
     )
-    resp = await _search(es, _index(settings), {**body, "request_cache": True})
-    return sq.facets_of(params, resp.get("aggregations", {})), estimated
+    index = _index(settings)
+    resps = await _together([_search(es, index, {**b, "request_cache": True}) for b in bodies])
+    return sq.facets_of(params, sq.facet_nodes(resps)), estimated
+
+
+def count_up_to(settings: Settings) -> int:
+    """How far the domain counts go: past the exact threshold (so exact is decided exactly),
+    and far enough that the sample probability chosen from a capped count still samples no
+    more than sample_docs x catalogue / this."""
+    return max(settings.search_facets_count_up_to, settings.search_facets_exact_hits + 1)
+
+
+async def _together(calls: list[Coroutine[Any, Any, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Run searches concurrently; the first failure (already a 503 or 422) is the answer, once
+    every one has ended, so none is left running after the request."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results  # type: ignore[return-value]
 
 
 FLEX_BATCH = 500

@@ -14,6 +14,7 @@ from documents.values import utcnow
 from service.core.config import Settings
 from service.search import query as sq
 from service.search.schemas import SearchResult
+from service.search.service import count_up_to
 from tests.search.conftest import SearchEnv, seed_listings, seeded_env
 from tests.search.expected import matches
 
@@ -91,22 +92,42 @@ async def test_without_facets_nothing_is_estimated(facet_env: SearchEnv) -> None
 
 def test_real_threshold_boundary() -> None:
     """At the default settings a facet over exactly 10,000 listings is counted; one more and
-    it is sampled and named."""
+    it is sampled and named. Each facet with a selection of its own gets a request whose query
+    is its documents, so exact counting costs what those documents cost, not the query's."""
     s = Settings.model_fields
     exact_up_to = s["search_facets_exact_hits"].default
     sample_docs = s["search_facets_sample_docs"].default
     assert exact_up_to == 10_000
-    p = sq.SearchParams(facets=["category", "price"])
-    body, estimated = sq.facets_body(
+    p = sq.SearchParams(facets=["category", "price", "rating"], category=["house"])
+    bodies, estimated = sq.facets_bodies(
         p,
         now=utcnow(),
         guest_fee_bps=500,
-        domains={"category": 10_000, "price": 10_001},
+        domains={"category": 10_001, "price": 10_000, "rating": 10_000},
         exact_up_to=exact_up_to,
         sample_docs=sample_docs,
     )
-    assert estimated == ["price"]
-    assert "values" in body["aggs"]["category"]["aggs"]  # counted exactly
-    sampler = body["aggs"]["price"]["random_sampler"]
-    assert 0 < sampler["probability"] <= 0.5
-    assert body["size"] == 0
+    assert estimated == ["category"]
+    # price and rating count the hits (one request, the category selection in its query);
+    # category lifts its own selection and is sampled.
+    assert len(bodies) == 2
+    lifted, counted = sorted(bodies, key=lambda b: sq.SAMPLE_AGG not in b["aggs"])
+    assert set(counted["aggs"]) == {"price", "rating"}
+    assert "values" in counted["aggs"]["price"]["aggs"]  # counted exactly
+    assert {"terms": {"category": ["house"]}} in counted["query"]["bool"]["filter"]
+    sampler = lifted["aggs"][sq.SAMPLE_AGG]
+    assert 0 < sampler["random_sampler"]["probability"] <= 0.5
+    assert set(sampler["aggs"]) == {"category"}
+    assert {"terms": {"category": ["house"]}} not in lifted["query"]["bool"]["filter"]
+    assert all(b["size"] == 0 for b in bodies)
+
+
+def test_domain_counts_stop_at_their_bound() -> None:
+    """Only a facet with a selection of its own needs a count (the others count the hits),
+    and that count stops at the bound the service passes, past the exact threshold."""
+    p = sq.SearchParams(facets=["category", "city"], category=["house"], price_max=5000)
+    bodies = sq.domain_count_bodies(p, now=utcnow(), guest_fee_bps=500, up_to=100_000)
+    assert list(bodies) == ["category"]
+    assert bodies["category"]["track_total_hits"] == 100_000
+    assert bodies["category"]["size"] == 0
+    assert count_up_to(Settings(search_facets_count_up_to=5)) == 10_001
