@@ -8,9 +8,10 @@ of searches (keywords, geo circle/box, facets, availability, sorts, second pages
   raw_*   the identical Elasticsearch request body sent straight with the async client
 and reports p50/p99 latency (ms) of both and the api/raw ratios. "Identical" includes the facet
 path: the API sends the hits request beside the exact count of its hits and bounded counts of
-the facets' documents, then size-0 facet requests (exact up to 10,000 documents per facet,
-sampled above), and so does the raw side, as concurrently. `raw_exact_facets_*` is the old way,
-one request with exact facets over every hit, sent raw for the queries that ask for facets.
+the facets' documents in one multi-search, then size-0 facet requests in another (exact up to
+10,000 documents per facet, sampled above), and so does the raw side. `raw_exact_facets_*` is
+the old way, one request with exact facets over every hit, sent raw for the queries that ask
+for facets.
 Elasticsearch's request cache is cleared before each round, so a round's first facet request
 of a query is never served from it (repeats within a round, e.g. a second page, may be).
 
@@ -234,9 +235,9 @@ async def raw_search(
     cursor_after: list[Any] | None,
     hits_body: Callable[[dict[str, Any]], dict[str, Any]] = lambda body: body,
 ) -> None:
-    """What the API sends to Elasticsearch for one search, sent straight and as concurrently:
-    the hits request with the exact count and the bounded domain counts, then (with facets)
-    the facet requests
+    """What the API sends to Elasticsearch for one search, sent straight, in the same two
+    multi-searches: the hits request with the exact count and the bounded domain counts, then
+    (with facets) the facet requests
     built from their counts. `hits_body` may change the hits request (bench.levers' variants)."""
     from service.search import query as sq
     from service.search.service import count_up_to
@@ -254,9 +255,9 @@ async def raw_search(
         p, now=now, guest_fee_bps=FEE_BPS, up_to=count_up_to(settings)
     )
     counting = [sq.count_body(p, now=now, guest_fee_bps=FEE_BPS), *count_bodies.values()]
-    sent = [es.search(index=index, **hits_body(body))]
-    sent += [es.search(index=index, **b, request_cache=True) for b in counting]
-    _, total, *counted = [r.body for r in await asyncio.gather(*sent)]
+    cached = {"request_cache": True}
+    lines = [{}, hits_body(body), *(x for b in counting for x in (cached, b))]
+    _, total, *counted = await _msearch(es, index, lines)
     if p.facets:
         bodies, _ = sq.facets_bodies(
             p,
@@ -270,7 +271,16 @@ async def raw_search(
             exact_up_to=settings.search_facets_exact_hits,
             sample_docs=settings.search_facets_sample_docs,
         )
-        await asyncio.gather(*(es.search(index=index, **b, request_cache=True) for b in bodies))
+        await _msearch(es, index, [x for b in bodies for x in ({"request_cache": True}, b)])
+
+
+async def _msearch(
+    es: AsyncElasticsearch, index: str, lines: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = (await es.msearch(index=index, searches=lines)).body["responses"]
+    if failed := [r for r in out if "error" in r]:
+        raise RuntimeError(f"search failed: {failed[0]}")
+    return out
 
 
 async def seed(es: AsyncElasticsearch, prefix: str, n: int, shards: int = 1) -> float:

@@ -6,11 +6,9 @@ module runs it against the listings alias and binds cursors to the search they c
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Coroutine
 from typing import Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
@@ -40,16 +38,49 @@ async def _search(es: AsyncElasticsearch, index: str, body: dict[str, Any]) -> d
     try:
         resp = await es.search(index=index, **body)
     except NotFoundError:
-        raise unavailable("elasticsearch", "the search index is not ready") from None
+        raise _refused(404, "", body) from None
     except ApiError as exc:
-        if exc.meta.status >= 500 or exc.meta.status == 429:
-            log.error("elasticsearch error %s: %s", exc.meta.status, exc)
-            raise unavailable("elasticsearch") from None
-        log.warning("elasticsearch refused a search (%s): %s", exc.meta.status, exc)
-        if "search_after" in body:
-            raise invalid(["query", "cursor"], "invalid cursor") from None
-        raise invalid(["query"], "the search could not be run with these parameters") from None
+        raise _refused(exc.meta.status, exc, body) from None
     return resp.body
+
+
+def _refused(status: int, reason: object, body: dict[str, Any]) -> ProblemError:
+    """What a search Elasticsearch did not answer becomes (see `_search`)."""
+    if status == 404:
+        return unavailable("elasticsearch", "the search index is not ready")
+    if status >= 500 or status == 429:
+        log.error("elasticsearch error %s: %s", status, reason)
+        return unavailable("elasticsearch")
+    log.warning("elasticsearch refused a search (%s): %s", status, reason)
+    if "search_after" in body:
+        return invalid(["query", "cursor"], "invalid cursor")
+    return invalid(["query"], "the search could not be run with these parameters")
+
+
+# Options of a search body that go in its multi-search header line instead.
+_HEADER_KEYS = ("request_cache",)
+
+
+async def _searches(
+    es: AsyncElasticsearch, index: str, bodies: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Several searches in one multi-search request (one round trip; Elasticsearch runs them
+    concurrently), each failing as `_search` would: the first failed one is the answer."""
+    lines: list[dict[str, Any]] = []
+    for body in bodies:
+        lines.append({k: body[k] for k in _HEADER_KEYS if k in body})
+        lines.append({k: v for k, v in body.items() if k not in _HEADER_KEYS})
+    try:
+        resp = await es.msearch(index=index, searches=lines)
+    except NotFoundError:
+        raise _refused(404, "", bodies[0]) from None
+    except ApiError as exc:
+        raise _refused(exc.meta.status, exc, bodies[0]) from None
+    out: list[dict[str, Any]] = resp.body["responses"]
+    for body, item in zip(bodies, out, strict=True):
+        if "error" in item:
+            raise _refused(int(item.get("status", 500)), item["error"], body)
+    return out
 
 
 def _index(settings: Settings) -> str:
@@ -159,7 +190,8 @@ async def search_listings(
         inline_facets=False,
     )
     # The page, the exact count of its hits and the bounded counts of the facets with a
-    # selection go together: each is bounded by its own work, none waits for another.
+    # selection go in one multi-search: each is bounded by its own work, none waits for
+    # another.
     count_bodies = sq.domain_count_bodies(
         params, now=now, guest_fee_bps=fee_bps, up_to=count_up_to(settings)
     )
@@ -167,9 +199,7 @@ async def search_listings(
         {**b, "request_cache": True}
         for b in (sq.count_body(params, now=now, guest_fee_bps=fee_bps), *count_bodies.values())
     ]
-    resp, counted, *count_resps = await _together(
-        [_search(es, _index(settings), b) for b in (body, *counting)]
-    )
+    resp, counted, *count_resps = await _searches(es, _index(settings), [body, *counting])
     total = int(counted["hits"]["total"]["value"])
     counts = dict(zip(count_bodies, count_resps, strict=True))
     raw_hits = resp["hits"]["hits"]
@@ -199,7 +229,7 @@ async def _facets(
     *,
     now: Any,
 ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    """Facet counts in requests of their own, sent together, once the exact count of the hits
+    """Facet counts in requests of their own, in one multi-search, once the exact count of the hits
     and the bounded domain counts told how many documents each facet counts: exact up to
     `search_facets_exact_hits`, sampled (and named as estimates) above. Every request's cost
     is bounded by the threshold or the sample, not by the catalogue; see docs/performance.md."""
@@ -214,7 +244,7 @@ async def _facets(
         sample_docs=settings.search_facets_sample_docs,
     )
     index = _index(settings)
-    resps = await _together([_search(es, index, {**b, "request_cache": True}) for b in bodies])
+    resps = await _searches(es, index, [{**b, "request_cache": True} for b in bodies])
     return sq.facets_of(params, sq.facet_nodes(resps)), estimated
 
 
@@ -223,16 +253,6 @@ def count_up_to(settings: Settings) -> int:
     and far enough that the sample probability chosen from a capped count still samples no
     more than sample_docs x catalogue / this."""
     return max(settings.search_facets_count_up_to, settings.search_facets_exact_hits + 1)
-
-
-async def _together(calls: list[Coroutine[Any, Any, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Run searches concurrently; the first failure (already a 503 or 422) is the answer, once
-    every one has ended, so none is left running after the request."""
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    for r in results:
-        if isinstance(r, BaseException):
-            raise r
-    return results  # type: ignore[return-value]
 
 
 FLEX_BATCH = 500

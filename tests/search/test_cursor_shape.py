@@ -92,20 +92,32 @@ async def test_any_after_is_a_page_or_a_422(search_env: SearchEnv, after: Any) -
     assert r.status_code in (200, 422), r.text
 
 
+@pytest.mark.parametrize("how", ["request", "item"])
 async def test_elasticsearch_refusing_a_cursor_is_422(
-    search_env: SearchEnv, monkeypatch: pytest.MonkeyPatch
+    search_env: SearchEnv, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
+    """Refused as a whole (a 400 on the multi-search) or as one of its searches (a 200 whose
+    hits item carries the 400): either way the cursor is what was wrong."""
     position = await _valid(search_env, {})
     es = search_env.client._transport.app.state.es  # type: ignore[attr-defined]
 
-    async def refuse(**_kw: Any) -> Any:
-        raise BadRequestError("search_phase_execution_exception", meta=_Meta(), body={})  # type: ignore[arg-type]
+    async def refuse(**kw: Any) -> Any:
+        if how == "request":
+            raise BadRequestError("search_phase_execution_exception", meta=_Meta(), body={})  # type: ignore[arg-type]
+        error = {"error": {"type": "search_phase_execution_exception"}, "status": 400}
+        ok = {"hits": {"total": {"value": 1, "relation": "eq"}, "hits": []}}
+        return _Body({"responses": [error, *[ok] * (len(kw["searches"]) // 2 - 1)]})
 
-    monkeypatch.setattr(es, "search", refuse)
+    monkeypatch.setattr(es, "msearch", refuse)
     cursor = encode_cursor(search_env.settings.cursor_secret.get_secret_value(), position)
     r = await search_env.client.get("/v1/search/listings", params={"cursor": cursor})
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+
+class _Body:
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
 
 
 class _Meta:
