@@ -4,8 +4,9 @@ wrk (Debian's `wrk`) drives both sides with the same Lua script (bench/wrk_mix.l
 query mix, 32 connections, over loopback:
   api   GET /v1/search/listings?... against `marketplace serve --workers 2` on the wire-protocol
         MongoDB server and a real redis-server (what production runs, on one machine);
-  raw   POST /<alias>/_search straight at Elasticsearch with, for each query, the exact body the
-        API builds for it (service.search.query.build_body of the same parsed parameters).
+  raw   POST /<alias>/_msearch straight at Elasticsearch with, for each query, the exact
+        multi-search the API sends for it (the page and the exact count of its hits,
+        service.search.query.build_body and count_body of the same parsed parameters).
 The mix is generated here: N distinct queries (keywords from the indexed titles, with category,
 city, price (in EUR) and sort mixed in; no facets, see `_mix`), each written once as a URL and
 once as its ES body, in the same order, to the files the Lua script reads. Two phases, each
@@ -200,9 +201,9 @@ def _mix(
         if "price_max" in query or query["sort"] == "price_asc":
             # The demo catalogue prices in many currencies: comparisons name one (else 422).
             query["currency"] = "EUR"
-        # No facets: the API counts them in a second, size-0 request (docs/performance.md),
-        # and wrk sends one body per line, so the raw side could not do the identical work.
-        # bench.search measures the facet path, with both requests on both sides.
+        # No facets: the API counts them in a second multi-search built from the first one's
+        # answer (docs/performance.md), which a wrk line cannot do. bench.search measures the
+        # facet path, with both multi-searches on both sides.
         out.append(query)
     return out
 
@@ -221,10 +222,15 @@ def _write_mix(
         params = SearchFilters.model_validate(query).to_params()  # as the router parses it
         if params.currency is not None:
             params = dataclasses.replace(params, fx=rates)  # the table the seed stored
+        fee = settings.guest_service_fee_bps
         body = sq.build_body(
-            params, size=limit + 1, now=now, guest_fee_bps=settings.guest_service_fee_bps
+            params, size=limit + 1, now=now, guest_fee_bps=fee, inline_facets=False
         )
-        bodies.append(json.dumps(body, separators=(",", ":")))
+        count = sq.count_body(params, now=now, guest_fee_bps=fee)
+        # The multi-search the API sends (the page, then the exact count of its hits), as
+        # NDJSON with its newlines written as tabs (one line per query; JSON escapes tabs).
+        lines = [{}, body, {"request_cache": True}, count]
+        bodies.append("\t".join(json.dumps(x, separators=(",", ":")) for x in lines) + "\t")
     url_file, body_file = workdir / f"{tag}.urls", workdir / f"{tag}.bodies"
     url_file.write_text("\n".join(urls) + "\n")
     body_file.write_text("\n".join(bodies) + "\n")
@@ -253,8 +259,8 @@ def _serial(
         for side, send in (
             ("api", lambda i: client.get(api + urls[i])),
             ("raw", lambda i: client.post(
-                f"{es}/{index}/_search", content=bodies[i],
-                headers={"Content-Type": "application/json"},
+                f"{es}/{index}/_msearch", content=bodies[i].replace("\t", "\n"),
+                headers={"Content-Type": "application/x-ndjson"},
             )),
         ):  # fmt: skip
             took = []

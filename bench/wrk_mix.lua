@@ -1,7 +1,8 @@
 -- The query mix of bench/http.py for wrk: MIX_FILE holds one request per line, in order;
 -- MIX_MODE "api" sends each line as a GET path, "raw" POSTs it as the body of
--- /<MIX_INDEX>/_search. Both sides read files written from the same queries, so they get the
--- identical mix; each of wrk's threads walks it from its own offset, cycling.
+-- /<MIX_INDEX>/_msearch (NDJSON, its newlines written as tabs in the file). Both sides read
+-- files written from the same queries, so they get the identical mix; each of wrk's threads
+-- walks it from its own offset, cycling.
 local mode = os.getenv("MIX_MODE")
 local index = os.getenv("MIX_INDEX")
 local file = os.getenv("MIX_FILE")
@@ -17,13 +18,16 @@ end
 function init(args)
   lines = {}
   for line in io.lines(file) do
-    if #line > 0 then lines[#lines + 1] = line end
+    if #line > 0 then
+      if mode == "raw" then line = line:gsub("\t", "\n") end
+      lines[#lines + 1] = line
+    end
   end
   -- two threads start half a mix apart, so they do not send the same query at once
   pos = (id * math.floor(#lines / 2)) % #lines
   non2xx = 0
-  path = "/" .. (index or "") .. "/_search"
-  json = { ["Content-Type"] = "application/json" }
+  path = "/" .. (index or "") .. "/_msearch"
+  json = { ["Content-Type"] = "application/x-ndjson" }
 end
 
 function request()

@@ -21,6 +21,10 @@ class IndexerConfig:
     bulk_concurrency: int = 2
     embedded_mongo: bool = True
     lease_ttl_s: float = 15.0  # one active `indexer run` per alias; renewed every third of it
+    # Far behind (the newest change of a written batch older than catchup_lag_s): the live
+    # index refreshes every catchup_refresh_s instead of 250 ms until caught up (0: never).
+    catchup_lag_s: float = 5.0
+    catchup_refresh_s: float = 2.0
     # Layout of a new concrete index (a rebuild applies changes: shards are fixed per index).
     shards: int = 1
     replicas: int = 0
@@ -44,6 +48,8 @@ class IndexerConfig:
             bulk_concurrency=settings.indexer_bulk_concurrency,
             embedded_mongo=settings.embedded_mongo,
             lease_ttl_s=settings.indexer_lease_ttl_s,
+            catchup_lag_s=settings.indexer_catchup_lag_s,
+            catchup_refresh_s=settings.indexer_catchup_refresh_s,
             shards=settings.search_index_shards,
             replicas=settings.search_index_replicas,
             redis_url=getattr(settings, "redis_url", None),

@@ -14,6 +14,7 @@ in-process indexer has no lease.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -22,12 +23,12 @@ from typing import Any
 
 import elastic_transport
 import pymongo.errors
-from elasticsearch import ApiError, AsyncElasticsearch
+from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 
 from documents.values import utcnow
 from indexers import checkpoints, fx, metrics
 from indexers.config import IndexerConfig
-from indexers.definition import alias_name
+from indexers.definition import LIVE_SETTINGS, alias_name
 from indexers.generation import Generation
 from indexers.lease import Lease, LeaseLost
 from indexers.sources import Change, ChangeSource
@@ -122,6 +123,7 @@ class Indexer:
         self._fx_pending = True
         self._dirty = False  # a change written since the last bump's refresh
         self._bumper: asyncio.Task[None] | None = None
+        self._slowed = False  # the live index refreshes at the catch-up pace (see _pace)
 
     @classmethod
     def polling(cls, es: AsyncElasticsearch, settings: Any, **kw: Any) -> Indexer:
@@ -131,6 +133,9 @@ class Indexer:
         if not self._opened:
             self._check_lease()
             await self.source.open()
+            # A holder that died mid catch-up left its pace on the index: restore it first.
+            self._slowed = True
+            await self._restore_pace()
             self._opened = True
 
     def _check_lease(self) -> None:
@@ -200,7 +205,7 @@ class Indexer:
             self._check_lease()
             await self.source.commit(batch)
             self._in_flight.popleft()
-            self._record(batch, stats)
+            await self._pace(self._record(batch, stats))
 
     def _requeue(self) -> None:
         """After a failed write: un-send every batch in flight (their writes may or may not
@@ -225,13 +230,58 @@ class Indexer:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _record(self, batch: list[Change], stats: WriteStats) -> None:
+    def _record(self, batch: list[Change], stats: WriteStats) -> float | None:
+        """Count the batch; returns its lag (seconds since its newest change), if known."""
         self.stats.add(stats)
         metrics.BATCH_SIZE.labels(self.source.name).observe(len(batch))
         observed = [c.observed_at for c in batch if c.observed_at is not None]
-        if observed:
-            lag = max(0.0, (utcnow() - max(observed)).total_seconds())
-            metrics.LAG_SECONDS.labels(self.source.name).set(lag)
+        if not observed:
+            return None
+        lag = max(0.0, (utcnow() - max(observed)).total_seconds())
+        metrics.LAG_SECONDS.labels(self.source.name).set(lag)
+        return lag
+
+    async def _pace(self, lag: float | None) -> None:
+        """Far behind: the live index refreshes every catchup_refresh_s instead of 250 ms.
+
+        Measured on a catch-up of 10,000 changes, the live index's refreshes were most of
+        Elasticsearch's CPU (a refresh interval of -1 halved it), and that CPU is what the
+        catch-up waits for. Visibility costs at most catchup_refresh_s more for changes that
+        are already catchup_lag_s old. Restored once the source is caught up (the run loop's
+        idle turn, `drain`), at shutdown, and at the next open in case this process died
+        slowed."""
+        cfg = self.cfg
+        if self._slowed or not cfg.catchup_refresh_s or lag is None or lag < cfg.catchup_lag_s:
+            return
+        # Whole milliseconds: Elasticsearch refuses fractional time values.
+        if await self._set_refresh(f"{round(cfg.catchup_refresh_s * 1000)}ms"):
+            self._slowed = True
+            pace = cfg.catchup_refresh_s
+            log.info("indexer: %.0f s behind; refreshing every %s s until caught up", lag, pace)
+
+    async def _restore_pace(self) -> None:
+        """Back to the live refresh interval, and everything written made searchable now."""
+        if not self._slowed:
+            return
+        if await self._set_refresh(LIVE_SETTINGS["refresh_interval"]):
+            self._slowed = False
+            with contextlib.suppress(Exception):  # the restored interval refreshes soon anyway
+                await self.es.indices.refresh(index=self.writer.index)
+
+    async def _set_refresh(self, interval: str) -> bool:
+        """Set the live index's refresh interval; a failure is logged, never fatal (a pace is
+        a cost, not a correctness matter: every write is durable once acknowledged)."""
+        try:
+            await self.es.indices.put_settings(
+                index=self.writer.index, settings={"refresh_interval": interval}
+            )
+        except NotFoundError:
+            return True  # no index yet: nothing is slowed
+        except Exception as exc:
+            metrics.ERRORS.labels("pace").inc()
+            log.warning("indexer: refresh interval %s not set: %s", interval, exc)
+            return False
+        return True
 
     def _changed(self) -> None:
         """A write changed documents: bump once they are searchable, off the write path."""
@@ -253,7 +303,8 @@ class Indexer:
                 metrics.ERRORS.labels("generation").inc()
                 log.warning("indexer: refresh before the generation bump failed: %s", exc)
             await self._bump()
-            await asyncio.sleep(BUMP_INTERVAL_S)
+            # At the catch-up pace, as often as the index itself refreshes.
+            await asyncio.sleep(self.cfg.catchup_refresh_s if self._slowed else BUMP_INTERVAL_S)
 
     async def settled(self) -> None:
         """Until the last change's generation bump is done (tests, one-shot runs)."""
@@ -329,6 +380,7 @@ class Indexer:
             n = await self.sync_once()
             total += n
             if n == 0 and self.source.caught_up:
+                await self._restore_pace()
                 await self.settled()
                 return total
 
@@ -400,6 +452,7 @@ class Indexer:
                         await self.source.commit([])
                         if self.source.caught_up:
                             metrics.LAG_SECONDS.labels(self.source.name).set(0)
+                            await self._restore_pace()
                     elif not self._buffer:
                         await self._settle(0)
                     backoff = 0.2
@@ -412,6 +465,7 @@ class Indexer:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 30.0)
             await self.flush()
+            await self._restore_pace()
             await asyncio.wait_for(self.settled(), SHUTDOWN_FLUSH_TIMEOUT_S)
         except asyncio.CancelledError:
             # A bulk in flight may be stuck (ES hanging): abandon it and write its batch

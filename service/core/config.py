@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     # `marketplace indexer run` writes only while it holds a lease in Mongo (one writer per
     # alias); it is renewed every third of this, and a standby takes over once it expires.
     indexer_lease_ttl_s: float = Field(default=15.0, gt=0)
+    # A catch-up (the indexer far behind, e.g. after a stop): the live index refreshes every
+    # indexer_catchup_refresh_s instead of every 250 ms while the newest change written is
+    # older than indexer_catchup_lag_s, and is restored once caught up. Each refresh of an
+    # index under writes costs Elasticsearch CPU the catch-up needs (docs/performance.md),
+    # and changes already seconds behind gain little from four refreshes a second. 0: off.
+    indexer_catchup_lag_s: float = Field(default=5.0, ge=0)
+    indexer_catchup_refresh_s: float = Field(default=2.0, ge=0, le=60)
     # Primary shards and replicas of the listings index; `marketplace index rebuild` creates
     # the new index with them (docs/scaling.md says when to raise which).
     search_index_shards: int = Field(default=1, ge=1, le=1024)
