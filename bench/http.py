@@ -227,9 +227,10 @@ def _write_mix(
             params, size=limit + 1, now=now, guest_fee_bps=fee, inline_facets=False
         )
         count = sq.count_body(params, now=now, guest_fee_bps=fee)
-        # The multi-search the API sends (the page, then the exact count of its hits), as
-        # NDJSON with its newlines written as tabs (one line per query; JSON escapes tabs).
-        lines = [{}, body, {"request_cache": True}, count]
+        # The multi-search the API sends (the page, then the exact count of its hits unless
+        # the page counts them itself), as NDJSON with its newlines written as tabs (one line
+        # per query; JSON escapes tabs).
+        lines = [{}, body, *([{"request_cache": True}, count] if count else [])]
         bodies.append("\t".join(json.dumps(x, separators=(",", ":")) for x in lines) + "\t")
     url_file, body_file = workdir / f"{tag}.urls", workdir / f"{tag}.bodies"
     url_file.write_text("\n".join(urls) + "\n")

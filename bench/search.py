@@ -38,6 +38,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 from asgi_lifespan import LifespanManager
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
@@ -254,10 +255,12 @@ async def raw_search(
     count_bodies = sq.domain_count_bodies(
         p, now=now, guest_fee_bps=FEE_BPS, up_to=count_up_to(settings)
     )
-    counting = [sq.count_body(p, now=now, guest_fee_bps=FEE_BPS), *count_bodies.values()]
+    apart = sq.count_body(p, now=now, guest_fee_bps=FEE_BPS)
+    counting = [b for b in (apart, *count_bodies.values()) if b]
     cached = {"request_cache": True}
     lines = [{}, hits_body(body), *(x for b in counting for x in (cached, b))]
-    _, total, *counted = await _msearch(es, index, lines)
+    hits, *counted = await _msearch(es, index, lines)
+    total = counted.pop(0) if apart else hits
     if p.facets:
         bodies, _ = sq.facets_bodies(
             p,
@@ -277,7 +280,9 @@ async def raw_search(
 async def _msearch(
     es: AsyncElasticsearch, index: str, lines: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = (await es.msearch(index=index, searches=lines)).body["responses"]
+    # Encoded as the API encodes its multi-searches (orjson, bytes lines).
+    searches = [orjson.dumps(x) for x in lines]
+    out: list[dict[str, Any]] = (await es.msearch(index=index, searches=searches)).body["responses"]
     if failed := [r for r in out if "error" in r]:
         raise RuntimeError(f"search failed: {failed[0]}")
     return out

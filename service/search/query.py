@@ -706,18 +706,20 @@ def build_body(
     inline_facets: bool = True,
 ) -> dict[str, Any]:
     """The hits request. `inline_facets`: exact facet aggregations in the same request (what
-    the flexible-dates pass uses on its bounded candidate set); False: the facets come from a
-    separate `facets_body` request (see there), this one only counts their documents."""
+    the flexible-dates pass uses on its bounded candidate set); False: only the page, with the
+    facet selections in its query; its count comes from `count_body` and the facets from
+    `facets_bodies` (see there)."""
     basis = price_basis(p, guest_fee_bps)
     query, post = build_query(p, guest_fee_bps=guest_fee_bps, now=now)
     body: dict[str, Any] = {
         "query": query,
         "size": size,
         "sort": _sort(p, basis),
-        # Split facets: `count_body` counts the hits in a request of its own, so this one
-        # counts nothing and Lucene may skip documents that cannot reach the page (a numeric
-        # first sort key); counting every hit here made it cost as much as the result set.
-        "track_total_hits": inline_facets,
+        # Split facets: `count_body` counts the hits in a request of its own (but for keyword
+        # searches), so this one counts nothing and Lucene may skip documents that cannot
+        # reach the page (a numeric first sort key); counting every hit here made it cost as
+        # much as the result set.
+        "track_total_hits": inline_facets or counts_itself(p),
         "_source": [*HIT_SOURCE, *([F.BUSY, F.NOTICE_HOURS] if p.flexible else [])],
     }
     if p.facets and inline_facets:
@@ -740,10 +742,22 @@ def build_body(
     return body
 
 
-def count_body(p: SearchParams, *, now: datetime, guest_fee_bps: int) -> dict[str, Any]:
+def counts_itself(p: SearchParams) -> bool:
+    """Whether the hits request of a split-facet search counts its own hits. A keyword
+    search does: expanding its fuzzy terms is most of its cost (measured: `took` 12-14 ms of
+    a keyword search at 2,000 listings, 2 ms without fuzziness), so a second request running
+    the same query doubled that cost (bench.http: CPU per search 12.7 -> 21.5 ms), and with
+    `_score` first its hits are all compared anyway."""
+    return bool(p.q)
+
+
+def count_body(p: SearchParams, *, now: datetime, guest_fee_bps: int) -> dict[str, Any] | None:
     """The exact count of the hits of `build_body(..., inline_facets=False)`: the same
     documents, counted without sorting or fetching, in a size-0 request the request cache can
-    answer for the search's next pages. Sent beside the hits request, not after it."""
+    answer for the search's next pages. Sent beside the hits request, not after it. None when
+    the hits request counts itself (`counts_itself`)."""
+    if counts_itself(p):
+        return None
     query, post = build_query(p, guest_fee_bps=guest_fee_bps, now=now)
     return {"query": _narrowed(query, post), "size": 0, "track_total_hits": True}
 
@@ -886,7 +900,7 @@ def domain_count_bodies(
     documents it counts (the query narrowed by every other facet's selection), counted up to
     `up_to` and no further: enough to tell exact from sampled (`sample_probability`) at a
     cost bounded by `up_to`, not by the catalogue. A facet without a selection counts the
-    hits, whose exact `total` the hits request already has."""
+    hits, which `count_body` counts exactly anyway."""
     query, post = build_query(p, guest_fee_bps=guest_fee_bps, now=now)
     return {
         name: {"query": _narrowed(query, post, lift=name), "size": 0, "track_total_hits": up_to}

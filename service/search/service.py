@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+import orjson
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 
 from documents import User
@@ -45,7 +46,7 @@ async def _search(es: AsyncElasticsearch, index: str, body: dict[str, Any]) -> d
 
 
 def _refused(status: int, reason: object, body: dict[str, Any]) -> ProblemError:
-    """What a search Elasticsearch did not answer becomes (see `_search`)."""
+    """The answer to a search Elasticsearch refused or failed (the rules of `_search`)."""
     if status == 404:
         return unavailable("elasticsearch", "the search index is not ready")
     if status >= 500 or status == 429:
@@ -66,10 +67,12 @@ async def _searches(
 ) -> list[dict[str, Any]]:
     """Several searches in one multi-search request (one round trip; Elasticsearch runs them
     concurrently), each failing as `_search` would: the first failed one is the answer."""
-    lines: list[dict[str, Any]] = []
+    # Encoded here with orjson: the client's NDJSON serializer is the standard library's
+    # (its JSON one is orjson, see indexers.clients.make_es), and it sends bytes lines as-is.
+    lines: list[bytes] = []
     for body in bodies:
-        lines.append({k: body[k] for k in _HEADER_KEYS if k in body})
-        lines.append({k: v for k, v in body.items() if k not in _HEADER_KEYS})
+        lines.append(orjson.dumps({k: body[k] for k in _HEADER_KEYS if k in body}))
+        lines.append(orjson.dumps({k: v for k, v in body.items() if k not in _HEADER_KEYS}))
     try:
         resp = await es.msearch(index=index, searches=lines)
     except NotFoundError:
@@ -195,11 +198,10 @@ async def search_listings(
     count_bodies = sq.domain_count_bodies(
         params, now=now, guest_fee_bps=fee_bps, up_to=count_up_to(settings)
     )
-    counting = [
-        {**b, "request_cache": True}
-        for b in (sq.count_body(params, now=now, guest_fee_bps=fee_bps), *count_bodies.values())
-    ]
-    resp, counted, *count_resps = await _searches(es, _index(settings), [body, *counting])
+    apart = sq.count_body(params, now=now, guest_fee_bps=fee_bps)
+    counting = [{**b, "request_cache": True} for b in (apart, *count_bodies.values()) if b]
+    resp, *count_resps = await _searches(es, _index(settings), [body, *counting])
+    counted = count_resps.pop(0) if apart else resp
     total = int(counted["hits"]["total"]["value"])
     counts = dict(zip(count_bodies, count_resps, strict=True))
     raw_hits = resp["hits"]["hits"]
@@ -229,10 +231,11 @@ async def _facets(
     *,
     now: Any,
 ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    """Facet counts in requests of their own, in one multi-search, once the exact count of the hits
-    and the bounded domain counts told how many documents each facet counts: exact up to
-    `search_facets_exact_hits`, sampled (and named as estimates) above. Every request's cost
-    is bounded by the threshold or the sample, not by the catalogue; see docs/performance.md."""
+    """Facet counts in requests of their own, in one multi-search, once the exact count of
+    the hits and the bounded domain counts told how many documents each facet counts: exact
+    up to `search_facets_exact_hits`, sampled (and named as estimates) above. Each facet
+    request's cost is bounded by the threshold or the sample, not by the catalogue; see
+    docs/performance.md."""
     if not params.facets:
         return {}, []
     bodies, estimated = sq.facets_bodies(
