@@ -123,7 +123,8 @@ class Indexer:
         self._fx_pending = True
         self._dirty = False  # a change written since the last bump's refresh
         self._bumper: asyncio.Task[None] | None = None
-        self._slowed = False  # the live index refreshes at the catch-up pace (see _pace)
+        # Whether the live index refreshes at the catch-up pace (see _pace); None: not known.
+        self._slowed: bool | None = False
 
     @classmethod
     def polling(cls, es: AsyncElasticsearch, settings: Any, **kw: Any) -> Indexer:
@@ -133,9 +134,10 @@ class Indexer:
         if not self._opened:
             self._check_lease()
             await self.source.open()
-            # A holder that died mid catch-up left its pace on the index: restore it first.
-            self._slowed = True
-            await self._restore_pace()
+            # A holder that died mid catch-up may have left its pace on the index: unknown
+            # until this one slows it itself or restores it once caught up (no request here,
+            # so a start costs what it did).
+            self._slowed = None
             self._opened = True
 
     def _check_lease(self) -> None:
@@ -248,10 +250,12 @@ class Indexer:
         Elasticsearch's CPU (a refresh interval of -1 halved it), and that CPU is what the
         catch-up waits for. Visibility costs at most catchup_refresh_s more for changes that
         are already catchup_lag_s old. Restored once the source is caught up (the run loop's
-        idle turn, `drain`), at shutdown, and at the next open in case this process died
-        slowed."""
+        idle turn, `drain`) and at shutdown; a holder that died slowed is restored by the next
+        one once that is caught up."""
         cfg = self.cfg
-        if self._slowed or not cfg.catchup_refresh_s or lag is None or lag < cfg.catchup_lag_s:
+        if self._slowed is True or not cfg.catchup_refresh_s:
+            return
+        if lag is None or lag < cfg.catchup_lag_s:
             return
         # Whole milliseconds: Elasticsearch refuses fractional time values.
         if await self._set_refresh(f"{round(cfg.catchup_refresh_s * 1000)}ms"):
@@ -260,8 +264,9 @@ class Indexer:
             log.info("indexer: %.0f s behind; refreshing every %s s until caught up", lag, pace)
 
     async def _restore_pace(self) -> None:
-        """Back to the live refresh interval, and everything written made searchable now."""
-        if not self._slowed:
+        """Back to the live refresh interval (if slowed, or not known), and everything
+        written made searchable now."""
+        if self._slowed is False:
             return
         if await self._set_refresh(LIVE_SETTINGS["refresh_interval"]):
             self._slowed = False
@@ -304,7 +309,8 @@ class Indexer:
                 log.warning("indexer: refresh before the generation bump failed: %s", exc)
             await self._bump()
             # At the catch-up pace, as often as the index itself refreshes.
-            await asyncio.sleep(self.cfg.catchup_refresh_s if self._slowed else BUMP_INTERVAL_S)
+            slowed = self._slowed is True
+            await asyncio.sleep(self.cfg.catchup_refresh_s if slowed else BUMP_INTERVAL_S)
 
     async def settled(self) -> None:
         """Until the last change's generation bump is done (tests, one-shot runs)."""
