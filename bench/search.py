@@ -7,11 +7,11 @@ of searches (keywords, geo circle/box, facets, availability, sorts, second pages
           validation, query building, cursor signing, response shaping, middleware)
   raw_*   the identical Elasticsearch request body sent straight with the async client
 and reports p50/p99 latency (ms) of both and the api/raw ratios. "Identical" includes the facet
-path: the API sends the hits request beside the exact count of its hits and bounded counts of
-the facets' documents in one multi-search, then size-0 facet requests in another (exact up to
-10,000 documents per facet, sampled above), and so does the raw side. `raw_exact_facets_*` is
-the old way, one request with exact facets over every hit, sent raw for the queries that ask
-for facets.
+path: the API sends the hits request beside the exact count of its hits (keyword searches count
+in the hits request) and bounded counts of the facets' documents in one multi-search, then
+size-0 facet requests in another (exact up to 10,000 documents per facet, sampled above), and
+so does the raw side. `raw_exact_facets_*` is the old way, one request with exact facets over
+every hit, sent raw for the queries that ask for facets.
 Elasticsearch's request cache is cleared before each round, so a round's first facet request
 of a query is never served from it (repeats within a round, e.g. a second page, may be).
 
@@ -237,9 +237,9 @@ async def raw_search(
     hits_body: Callable[[dict[str, Any]], dict[str, Any]] = lambda body: body,
 ) -> None:
     """What the API sends to Elasticsearch for one search, sent straight, in the same two
-    multi-searches: the hits request with the exact count and the bounded domain counts, then
-    (with facets) the facet requests
-    built from their counts. `hits_body` may change the hits request (bench.levers' variants)."""
+    multi-searches: the hits request with the exact count (unless it counts itself) and the
+    bounded domain counts, then (with facets) the facet requests built from their counts.
+    `hits_body` may change the hits request (bench.levers' variants)."""
     from service.search import query as sq
     from service.search.service import count_up_to
 

@@ -247,11 +247,11 @@ class Indexer:
         """Far behind: the live index refreshes every catchup_refresh_s instead of 250 ms.
 
         Measured on a catch-up of 10,000 changes, the live index's refreshes were most of
-        Elasticsearch's CPU (a refresh interval of -1 halved it), and that CPU is what the
-        catch-up waits for. Visibility costs at most catchup_refresh_s more for changes that
-        are already catchup_lag_s old. Restored once the source is caught up (the run loop's
-        idle turn, `drain`) and at shutdown; a holder that died slowed is restored by the next
-        one once that is caught up."""
+        Elasticsearch's CPU (a refresh interval of -1 halved it), and that CPU is part of what
+        the catch-up waits for (this pace: +8 % changes/s, docs/performance.md). Visibility
+        costs at most catchup_refresh_s more for changes already catchup_lag_s old. Restored
+        once the source is caught up (the run loop's idle turn, `drain`) and at shutdown; a
+        holder that died slowed is restored by the next one once that is caught up."""
         cfg = self.cfg
         if self._slowed is True or not cfg.catchup_refresh_s:
             return
