@@ -30,7 +30,7 @@ from documents.values import utcnow
 # Sort figures are base-currency minor units times this: floor() keeps them in order, and two
 # stays whose exact base values differ by at least 1e-6 of a base minor unit never tie.
 BASE_FIGURE_SCALE = 10**6
-_LONG_MAX = 2**63 - 1
+LONG_MAX = 2**63 - 1
 _BASE_FIGURE = "\x00base-figure"  # a `Rates._ratios` key no currency code can be
 # Plain decimals only: no sign, exponent, NaN or spaces, at most 30 significant characters.
 _DECIMAL = re.compile(r"[0-9]{1,18}(\.[0-9]{1,12})?")
@@ -189,7 +189,7 @@ def base_figurer(rates: Rates, source: str) -> Callable[[int], int]:
     num, den = rates.base_ratio(source)
 
     def figure(amount: int) -> int:
-        return min(amount * num // den, _LONG_MAX)
+        return min(amount * num // den, LONG_MAX)
 
     return figure
 
@@ -201,6 +201,6 @@ def base_figures(rates: Rates, source: str, amounts: dict[str, int]) -> dict[str
     num, den = rates.base_ratio(source)
     if not amounts:
         return {}
-    if max(amounts.values()) * num // den > _LONG_MAX:
-        return {k: min(v * num // den, _LONG_MAX) for k, v in amounts.items()}
+    if max(amounts.values()) * num // den > LONG_MAX:
+        return {k: min(v * num // den, LONG_MAX) for k, v in amounts.items()}
     return {k: v * num // den for k, v in amounts.items()}

@@ -38,7 +38,7 @@ class F:
     STAY_CHARGE = "stay_charge"
     # The same figures in the fx table's base currency, for sorts across currencies: base minor
     # units x documents.fx.BASE_FIGURE_SCALE (floored), for the unit price and each stay_charge
-    # n<k>, computed with table version FX_VERSION (absent: no table, or a currency it lacks).
+    # n<k>, computed with table version FX_VERSION (0: no table, or a currency it lacks).
     PRICE_BASE = "price_base"
     STAY_BASE = "stay_base"
     FX_VERSION = "fx_version"

@@ -116,10 +116,12 @@ def stay_charges(unit: str, price: int, pricing: dict[str, Any] | None) -> dict[
 
 def base_figures(currency: str, price: int, charges: dict[str, int]) -> dict[str, Any]:
     """The sort figures in the base currency of the table in use (see F.PRICE_BASE): nothing
-    without a table or for a currency it cannot convert (such listings sort last)."""
+    without a table or for a currency it cannot convert (such listings sort last), and then
+    version 0 rather than none, so that "figures from another table" is a range query
+    (service.search.query._converted_range)."""
     rates = fxstate.current()
     if rates is None or not rates.knows(currency):
-        return {F.PRICE_BASE: None, F.STAY_BASE: {}, F.FX_VERSION: None}
+        return {F.PRICE_BASE: None, F.STAY_BASE: {}, F.FX_VERSION: 0}
     return {
         F.PRICE_BASE: base_figurer(rates, currency)(price),
         F.STAY_BASE: fx_base_figures(rates, currency, charges),

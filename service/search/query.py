@@ -14,7 +14,7 @@ from typing import Any, Literal
 import orjson
 
 from documents import Pricing
-from documents.fx import Rates, convert, max_source, min_source
+from documents.fx import LONG_MAX, Rates, convert, max_source, min_source
 from documents.listing import BOOKING_HORIZON, MAX_HOURS_PER_BOOKING, Unit
 from documents.values import Money, as_utc, midnight, utcnow
 from indexers.definition import QUOTED_NIGHTS, F, stay_base_field, stay_charge_field
@@ -285,6 +285,127 @@ def converted_range(
 def _converted_range(
     p: SearchParams, basis: PriceBasis, lo: int | None, hi: int | None
 ) -> dict[str, Any]:
+    """Display-currency bounds [lo, hi] as an exact query that is cheap over large results.
+
+    The exact query (`_exact_range`, a disjunction of one clause per listing currency) costs
+    every document it is tested on a pass through its clauses: counting the 586k hits of a
+    dated search bounded in KRW took 44 ms at 1M listings, against 5 ms without the bound. So
+    documents are split by their base-currency figure of the same stored amount (`price_base`,
+    `stay_base.n<k>`, which the indexer writes with table `fx_version`):
+    - a figure inside the *inner* range passes for every currency's exact bounds at once,
+      and is one range query (a doc-id set built from the BKD tree);
+    - a figure in the thin bands between inner and *wide* (outside which no currency's exact
+      bounds can hold) is checked against the exact query, which then only meets the few
+      documents of those bands;
+    - figures from another table version (a re-projection under way, see indexers.fx) are
+      checked against the exact query too: their base figures mean nothing to this table.
+    Same answer as the exact query, document for document (tests/search/test_currency.py)."""
+    rates = p.fx
+    assert rates is not None
+    exact = _exact_range(p, basis, lo, hi)
+    bands = _base_bands(rates, basis, _per_currency_bounds(p, basis, lo, hi))
+    if exact is MATCH_NONE or bands is None:
+        return exact
+    base, inner, wide = bands
+    version = {"term": {F.FX_VERSION: rates.version}}
+    edges: list[dict[str, Any]] = []
+    if inner is None:  # bounds so close that no figure is sure: the whole wide range is edge
+        edges.append({"range": {base: wide}})
+    else:
+        if "gte" in wide:
+            edges.append({"range": {base: {"gte": wide["gte"], "lt": inner["gte"]}}})
+        if "lte" in wide:
+            edges.append({"range": {base: {"gt": inner["lte"], "lte": wide["lte"]}}})
+    edge: dict[str, Any] = (
+        edges[0] if len(edges) == 1 else {"bool": {"should": edges, "minimum_should_match": 1}}
+    )
+    clauses: list[dict[str, Any]] = []
+    if inner is not None:
+        clauses.append({"bool": {"filter": [version, {"range": {base: inner}}]}})
+    if edges:
+        clauses.append({"bool": {"filter": [version, edge, exact]}})
+    clauses.append({"bool": {"filter": [_other_version(rates), exact]}})
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def _base_field(basis: PriceBasis) -> str | None:
+    """The base-currency figure the indexer writes for `basis.field` (None: it writes none)."""
+    if basis.field == F.PRICE_AMOUNT:
+        return F.PRICE_BASE
+    prefix = f"{F.STAY_CHARGE}.n"
+    if basis.field.startswith(prefix):
+        return stay_base_field(int(basis.field.removeprefix(prefix)))
+    return None
+
+
+def _per_currency_bounds(
+    p: SearchParams, basis: PriceBasis, lo: int | None, hi: int | None
+) -> dict[str, tuple[int | None, int | None]] | None:
+    """{currency: (lowest, highest) stored figure that passes}, the bounds `_exact_range`
+    puts in its clauses (None for an open side); None when some currency of the table has no
+    figure that passes (the bands below need every currency inside the inner range)."""
+    rates, target = p.fx, p.currency
+    assert rates is not None and target is not None
+    out: dict[str, tuple[int | None, int | None]] = {}
+    for source in sorted(rates.table):
+        low = basis.lower(min_source(rates, lo, source, target)) if lo is not None else None
+        high = None
+        if hi is not None:
+            high = basis.upper(max_source(rates, hi, source, target))
+            if high < 0 or (low is not None and low > high):
+                return None
+        out[source] = (low, high)
+    return out
+
+
+def _base_bands(
+    rates: Rates, basis: PriceBasis, bounds: dict[str, tuple[int | None, int | None]] | None
+) -> tuple[str, dict[str, int] | None, dict[str, int]] | None:
+    """(base field, inner range, wide range) of base figures for per-currency bounds on the
+    stored figure v: figure(v) = floor(v x base_ratio(L)) is non-decreasing in v, so for one
+    currency L with bounds [a, b]
+    - v >= a and v <= b imply a figure in [figure(a), figure(b)]: wide is their hull;
+    - a figure >= figure(a - 1) + 1 implies v >= a, and one <= figure(b + 1) - 1 implies
+      v <= b: inner is the intersection of these over every currency.
+    Inner is None when empty; None altogether when nothing is bounded or figures may clamp."""
+    base = _base_field(basis)
+    if base is None or bounds is None:
+        return None
+    sure_lo: list[int] = []
+    sure_hi: list[int] = []
+    need_lo: list[int] = []
+    need_hi: list[int] = []
+    for source, (a, b) in bounds.items():
+        num, den = rates.base_ratio(source)
+
+        def figure(v: int, num: int = num, den: int = den) -> int:
+            return v * num // den
+
+        if a is not None:
+            a = max(a, 0)  # figures are never negative: a bound at 0 bounds nothing
+            need_lo.append(figure(a))
+            sure_lo.append(figure(a - 1) + 1 if a > 0 else 0)
+        if b is not None:
+            need_hi.append(figure(b))
+            sure_hi.append(figure(b + 1) - 1)
+    if not need_lo and not need_hi:
+        return None
+    if max(need_lo + need_hi + sure_lo + sure_hi) >= LONG_MAX:
+        return None  # the indexer clamps figures there, so they stop being exact
+    wide: dict[str, int] = {}
+    inner: dict[str, int] = {}
+    if need_lo:
+        wide["gte"], inner["gte"] = min(need_lo), max(sure_lo)
+    if need_hi:
+        wide["lte"], inner["lte"] = max(need_hi), min(sure_hi)
+    if inner.get("gte", 0) > inner.get("lte", LONG_MAX):
+        return base, None, wide
+    return base, inner, wide
+
+
+def _exact_range(
+    p: SearchParams, basis: PriceBasis, lo: int | None, hi: int | None
+) -> dict[str, Any]:
     """Display-currency bounds [lo, hi] as an exact query on the listings' own stored figures:
     one clause per listing currency L of the table, `currency == L AND lower_L <= field <=
     upper_L`. Exact because each step inverts a monotone function exactly:
@@ -533,9 +654,47 @@ def _base_filters(
     if p.guests is not None:
         filters.append({"range": {F.CAPACITY: {"gte": p.guests}}})
     if p.converted is not None:
-        # Only listings whose price the table can convert have a price in `currency`.
-        filters.append({"terms": {F.PRICE_CURRENCY: sorted(p.converted.table)}})
+        filters.append(convertible(p.converted))
     return filters, must_not
+
+
+def convertible(rates: Rates) -> dict[str, Any]:
+    """Listings whose price `rates` can convert (only they have a price in `currency`): those
+    the indexer projected with this table (it writes the version only when it knows the
+    currency), or, while a re-projection is under way, those from another version whose
+    currency the table has. Cheaper than the currency terms alone: those are a disjunction of
+    one postings list per currency, evaluated on every candidate; one version is one value."""
+    return {
+        "bool": {
+            "should": [
+                {"term": {F.FX_VERSION: rates.version}},
+                {
+                    "bool": {
+                        "filter": [
+                            _other_version(rates),
+                            {"terms": {F.PRICE_CURRENCY: sorted(rates.table)}},
+                        ]
+                    }
+                },
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def _other_version(rates: Rates) -> dict[str, Any]:
+    """Figures from another table than `rates` (0: none, see indexers.projection): as two
+    ranges, each as cheap as the documents it matches (none once a re-projection is done),
+    where a must_not would be tested on every candidate."""
+    return {
+        "bool": {
+            "should": [
+                {"range": {F.FX_VERSION: {"lt": rates.version}}},
+                {"range": {F.FX_VERSION: {"gt": rates.version}}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
 
 
 def _sort(p: SearchParams, basis: PriceBasis) -> list[Any]:
@@ -737,9 +896,44 @@ def build_body(
         # post_filter is tested on every document the query matches (at 1M listings a
         # selective search over a broad query cost ~400 ms that way; docs/performance.md).
         body["query"] = _narrowed(query, post)
-    if search_after is not None:
-        body["search_after"] = search_after
+    start = search_after
+    if start is None and not inline_facets:  # (the flexible pass pages with its own cursor)
+        start = _sort_start(p, basis)
+    if start is not None:
+        body["search_after"] = start
     return body
+
+
+def _sort_start(p: SearchParams, basis: PriceBasis) -> list[Any] | None:
+    """Where a first page sorted by price towards its bound starts: just past the bound.
+
+    A numeric sort lets Lucene skip documents that cannot beat the page's last hit, but only
+    on the far side of it: sorted by price descending under a `price_max`, every listing above
+    the bound (most of a catalogue, for a cheap bound) stays a candidate and is tested against
+    the query, which rejects it. A `search_after` just past the bound gives the skipping its
+    other side (at 1M listings, a capped descending sort in EUR took 48 ms without, 10 with;
+    docs/performance.md). It changes no result: whatever it leaves out fails the bound.
+    Converted sorts go by base figures, so the start is the edge of the bound's wide band
+    (`_base_bands`); a listing still to be re-projected after a rate change sorts by its old
+    figure, and may be left off such pages until it is (the count and bounds stay exact)."""
+    if p.sort == "price_desc" and p.price_max is not None:
+        side, bound = "lte", p.price_max
+    elif p.sort == "price_asc" and p.price_min is not None:
+        side, bound = "gte", p.price_min
+    else:
+        return None
+    if p.converted is None:
+        edge = basis.upper(bound) if side == "lte" else basis.lower(bound)
+    else:
+        lo, hi = (None, bound) if side == "lte" else (bound, None)
+        bands = _base_bands(p.converted, basis, _per_currency_bounds(p, basis, lo, hi))
+        if bands is None or side not in bands[2]:
+            return None
+        edge = bands[2][side]
+    first = edge + 1 if side == "lte" else edge - 1
+    # The id tiebreak sorts ascending: "" is before every id, so listings at exactly `first`
+    # (outside the bound) are all after the start, and none inside it is lost.
+    return [first, ""] if first >= 0 else None
 
 
 def counts_itself(p: SearchParams) -> bool:
@@ -959,7 +1153,10 @@ def facets_bodies(
             estimated += names
         bodies.append(
             {
-                "query": _narrowed(query, post, lift=lift),
+                # A domain counted empty aggregates nothing: Elasticsearch answers match_none
+                # with the same empty buckets without running the query again (a keyword
+                # search's fuzzy expansion is most of its cost, ~25 ms for 0 hits).
+                "query": MATCH_NONE if docs == 0 else _narrowed(query, post, lift=lift),
                 "size": 0,
                 "track_total_hits": False,
                 "aggs": aggs,

@@ -112,6 +112,10 @@ async def test_exact_bounds_display_sort_and_facet_in_a_currency(
                 assert lid not in await _hits(client, **params, price_max=edge - 1)
                 assert lid in await _hits(client, **params, price_min=edge)
                 assert lid not in await _hits(client, **params, price_min=edge + 1)
+                # Sorted towards the bound, the first page starts just past it (search_after)
+                # and still keeps the listing on the edge.
+                assert lid in await _hits(client, **params, price_max=edge, sort="price_desc")
+                assert lid in await _hits(client, **params, price_min=edge, sort="price_asc")
 
         # One order across currencies, by the converted total.
         for sort, descending in (("price_asc", False), ("price_desc", True)):

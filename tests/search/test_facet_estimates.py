@@ -131,3 +131,20 @@ def test_domain_counts_stop_at_their_bound() -> None:
     assert bodies["category"]["track_total_hits"] == 100_000
     assert bodies["category"]["size"] == 0
     assert count_up_to(Settings(search_facets_count_up_to=5)) == 10_001
+
+
+def test_an_empty_domain_is_not_searched_again() -> None:
+    """A facet group whose documents were counted to 0 aggregates over match_none (the same
+    empty buckets, without running the query again); a group with documents keeps its query."""
+    p = sq.SearchParams(q="loft", facets=["category", "price"], category=["house"])
+    bodies, _ = sq.facets_bodies(
+        p,
+        now=utcnow(),
+        guest_fee_bps=500,
+        domains={"category": 12, "price": 0},
+        exact_up_to=10_000,
+        sample_docs=5_000,
+    )
+    by_facet = {next(iter(b["aggs"])): b for b in bodies}
+    assert by_facet["price"]["query"] == sq.MATCH_NONE
+    assert "multi_match" in str(by_facet["category"]["query"])
