@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import orjson
 
@@ -256,30 +257,42 @@ def base_sort_field(p: SearchParams) -> str:
     return F.PRICE_BASE
 
 
-# converted_range answers by (table, currency, basis, bounds): the same bounds come back with
-# every page and every popular search, and working them out per listing currency (exact
-# inverses of the conversion) was ~9% of a served search's CPU (py-spy, bench.http). Entries
-# hold the table they were made with, so a new table (or a recycled id) never reads an old one.
-_RANGES: dict[tuple[Any, ...], tuple[Rates, dict[str, Any]]] = {}
-_RANGES_MAX = 4096
+# Price bounds are worked out per (table, currency, basis, bounds) once: the same bounds come
+# back with every page and every popular search, and working them out per listing currency
+# (exact inverses of the conversion) was ~9% of a served search's CPU (py-spy, bench.http).
+# Entries hold the table they were made with, so a new table (or a recycled id) never reads an
+# old one. What they hold is shared: read it, never change it.
+_PER_TABLE: dict[tuple[Any, ...], tuple[Rates, Any]] = {}
+_PER_TABLE_MAX = 4096
+T = TypeVar("T")
+
+
+def _per_table(
+    make: Callable[[SearchParams, PriceBasis, int | None, int | None], T],
+    p: SearchParams,
+    basis: PriceBasis,
+    lo: int | None,
+    hi: int | None,
+) -> T:
+    """`make(p, basis, lo, hi)`, remembered for `p.fx` and `p.currency`."""
+    rates = p.fx
+    assert rates is not None
+    key = (make.__name__, id(rates), p.currency, basis, lo, hi)
+    hit = _PER_TABLE.get(key)
+    if hit is not None and hit[0] is rates:
+        return cast(T, hit[1])
+    made = make(p, basis, lo, hi)
+    if len(_PER_TABLE) >= _PER_TABLE_MAX:
+        _PER_TABLE.clear()  # bounded; refilled by the searches that keep coming
+    _PER_TABLE[key] = (rates, made)
+    return made
 
 
 def converted_range(
     p: SearchParams, basis: PriceBasis, lo: int | None, hi: int | None
 ) -> dict[str, Any]:
-    """`_converted_range`, remembered. The query it returns is shared: read it, never change
-    it (bodies only nest it and serialise it)."""
-    rates = p.fx
-    assert rates is not None
-    key = (id(rates), p.currency, basis, lo, hi)
-    hit = _RANGES.get(key)
-    if hit is not None and hit[0] is rates:
-        return hit[1]
-    query = _converted_range(p, basis, lo, hi)
-    if len(_RANGES) >= _RANGES_MAX:
-        _RANGES.clear()  # bounded; refilled by the searches that keep coming
-    _RANGES[key] = (rates, query)
-    return query
+    """`_converted_range`, remembered (bodies only nest the query and serialise it)."""
+    return _per_table(_converted_range, p, basis, lo, hi)
 
 
 def _converted_range(
@@ -328,25 +341,18 @@ def _converted_range(
     return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
-# _bands answers by (table, currency, basis, bounds), as converted_range does: a price sort
-# towards its bound needs the same bands as the bound's filter (~36 us each time otherwise).
 Bands = tuple[str, dict[str, int] | None, dict[str, int]]  # base field, inner, wide
-_BANDS: dict[tuple[Any, ...], tuple[Rates, Bands | None]] = {}
 
 
 def _bands(p: SearchParams, basis: PriceBasis, lo: int | None, hi: int | None) -> Bands | None:
-    """`_base_bands` of the bounds [lo, hi] in `p.currency`, remembered (read, never change)."""
-    rates = p.fx
-    assert rates is not None
-    key = (id(rates), p.currency, basis, lo, hi)
-    hit = _BANDS.get(key)
-    if hit is not None and hit[0] is rates:
-        return hit[1]
-    bands = _base_bands(rates, basis, _per_currency_bounds(p, basis, lo, hi))
-    if len(_BANDS) >= _RANGES_MAX:
-        _BANDS.clear()
-    _BANDS[key] = (rates, bands)
-    return bands
+    """`_base_bands` of the bounds [lo, hi] in `p.currency`, remembered: a price sort towards
+    its bound needs the same bands as the bound's filter (~36 us a search otherwise)."""
+    return _per_table(_make_bands, p, basis, lo, hi)
+
+
+def _make_bands(p: SearchParams, basis: PriceBasis, lo: int | None, hi: int | None) -> Bands | None:
+    assert p.fx is not None
+    return _base_bands(p.fx, basis, _per_currency_bounds(p, basis, lo, hi))
 
 
 def _base_field(basis: PriceBasis) -> str | None:
