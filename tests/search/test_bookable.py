@@ -10,11 +10,12 @@ condition on the stored documents, so "bookable" means what `POST /v1/bookings` 
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,6 +94,16 @@ def generated_listings(rng: random.Random, n: int) -> list[Listing]:
             )
         out.append(listing)
     return out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_day() -> Iterator[None]:
+    """Every date here is an offset from TODAY, fixed at import, while the service and the
+    oracle read the clock. Run the module on TODAY's clock, ticking from mid-morning: a run
+    that crosses midnight would otherwise search for a check-in that has just begun, which
+    nothing can book."""
+    with time_machine.travel(DAY0 + timedelta(hours=10), tick=True):
+        yield
 
 
 @pytest.fixture(scope="module")
