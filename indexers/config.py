@@ -20,6 +20,7 @@ class IndexerConfig:
     # memory stays at about (concurrency + queue) chunks whatever the catalogue size.
     bulk_concurrency: int = 2
     embedded_mongo: bool = True
+    mongodb_url: str | None = None  # the change stream's own client connects here
     lease_ttl_s: float = 15.0  # one active `indexer run` per alias; renewed every third of it
     # Far behind (the newest change of a written batch older than catchup_lag_s): the live
     # index refreshes every catchup_refresh_s instead of 250 ms until caught up (0: never).
@@ -47,6 +48,7 @@ class IndexerConfig:
             max_retries=settings.indexer_max_retries,
             bulk_concurrency=settings.indexer_bulk_concurrency,
             embedded_mongo=settings.embedded_mongo,
+            mongodb_url=getattr(settings, "mongodb_url", None),
             lease_ttl_s=settings.indexer_lease_ttl_s,
             catchup_lag_s=settings.indexer_catchup_lag_s,
             catchup_refresh_s=settings.indexer_catchup_refresh_s,

@@ -66,7 +66,9 @@ def make_source(kind: str, settings: Any) -> ChangeSource:
     cfg = IndexerConfig.of(settings)
     alias = alias_name(cfg.prefix)
     if kind == "changestream":
-        return ChangeStreamSource(checkpoints.checkpoint_name(alias, "changestream"))
+        return ChangeStreamSource(
+            checkpoints.checkpoint_name(alias, "changestream"), url=cfg.mongodb_url
+        )
     if kind == "polling":
         return PollingSource(
             checkpoints.checkpoint_name(alias, "poll"),

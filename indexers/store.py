@@ -1,4 +1,4 @@
-"""The Mongo store adapter: the one module that touches motor and mongomock.
+"""The Mongo store adapter: the one module that touches motor, mongomock and PyMongo's client.
 
 Two stores sit behind the same few functions, so the modules that read and load listings read
 the same whichever one is configured:
@@ -18,6 +18,7 @@ Interface (each function takes a Beanie-bound collection, `Document.get_motor_co
 - `scan_after(coll, position, limit)`: the next documents in (updated_at, _id) order.
 - `bulk_insert(coll, docs, chunk_size)`: raw documents, stored as they are.
 - `unique_indexes_deferred(colls)`: around a bulk load, rebuild unique indexes once after it.
+- `ChangeFeed(url, coll, ...)`: a change stream on `coll`, read with PyMongo's asyncio client.
 
 `where` is an equality filter on top-level fields (`{"status": "published", "deleted_at":
 None}`): the same dict is a Mongo query and a predicate on stored documents, with Mongo's
@@ -40,6 +41,7 @@ from beanie import init_beanie
 from bson import ObjectId
 from mongomock_motor import AsyncMongoMockClient, AsyncMongoMockCollection
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
+from pymongo import AsyncMongoClient
 
 from documents import ALL_DOCUMENTS
 from documents.values import as_utc
@@ -63,13 +65,19 @@ class DuplicateIds(ValueError):
 # -- connecting ---------------------------------------------------------------------------------
 
 
+# How every client here talks to a MongoDB server (motor and PyMongo alike).
+CLIENT_OPTIONS: dict[str, Any] = {
+    "tz_aware": True,
+    "uuidRepresentation": "standard",
+    "serverSelectionTimeoutMS": 3000,
+}
+
+
 def make_client(url: str | None) -> Any:
     """A motor client for `url`, or an in-process mongomock-motor client when there is none."""
     if not url:
         return AsyncMongoMockClient(tz_aware=True)
-    return AsyncIOMotorClient(
-        url, tz_aware=True, uuidRepresentation="standard", serverSelectionTimeoutMS=3000
-    )
+    return AsyncIOMotorClient(url, **CLIENT_OPTIONS)
 
 
 async def init_documents(
@@ -247,3 +255,43 @@ async def unique_indexes_deferred(collections: list[Any]) -> AsyncIterator[None]
         for coll, name, info in dropped:
             options = {k: v for k, v in info.items() if k not in ("key", "v", "ns")}
             await coll.create_index(info["key"], name=name, **options)
+
+
+# -- following changes --------------------------------------------------------------------------
+
+
+class ChangeFeed:
+    """A change stream on one collection, read through PyMongo's native asyncio client.
+
+    Motor runs every `try_next` on its thread pool, one hop per event. Reading the same 50,000
+    changes from the wire server, motor gave 2,231 events/s with `updateLookup` (3,592
+    without); PyMongo's asyncio client gave 3,789 (16,802): motor was the catch-up's ceiling.
+    Change streams exist only on a MongoDB server, never on the embedded store, so nothing here
+    needs mongomock; and it is where the move off motor (end of life May 2026) starts.
+
+    Opened on the first `try_next`, as motor's streams are, so an unusable resume token is
+    reported by the first read, where the source turns it into a rebuild. It owns its client:
+    `close` ends both."""
+
+    def __init__(self, url: str, coll: Any, **watch: Any) -> None:
+        self._client: AsyncMongoClient[Raw] = AsyncMongoClient(url, **CLIENT_OPTIONS)
+        self._coll = self._client[coll.database.name][coll.name]
+        self._watch = watch
+        self._stream: Any = None
+
+    @property
+    def resume_token(self) -> Raw | None:
+        return self._stream.resume_token if self._stream is not None else None
+
+    async def try_next(self) -> Raw | None:
+        """The next event, or None when the server had none within the await time."""
+        if self._stream is None:
+            self._stream = await self._coll.watch(**self._watch)
+        return await self._stream.try_next()
+
+    async def close(self) -> None:
+        try:
+            if self._stream is not None:
+                await self._stream.close()
+        finally:
+            await self._client.close()

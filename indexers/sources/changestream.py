@@ -15,7 +15,7 @@ from typing import Any
 from pymongo.errors import OperationFailure
 
 from documents import Listing
-from indexers import checkpoints
+from indexers import checkpoints, store
 from indexers.projection import hard_delete_op, op_for_raw
 from indexers.sources import Change
 
@@ -64,8 +64,9 @@ def change_of(event: dict[str, Any]) -> Change:
 class ChangeStreamSource:
     name = "changestream"
 
-    def __init__(self, checkpoint: str, *, max_await_ms: int = 250) -> None:
+    def __init__(self, checkpoint: str, *, url: str | None = None, max_await_ms: int = 250) -> None:
         self.checkpoint = checkpoint
+        self.url = url  # the MongoDB server's; change streams need one
         self.max_await_ms = max_await_ms
         self._stream: Any = None
         self._pending: list[dict[str, Any]] = []
@@ -78,15 +79,20 @@ class ChangeStreamSource:
             self.checkpoint, resume_token=token, source=self.checkpoint, fence=self.fence
         )
 
-    def _watch(self, resume_after: dict[str, Any] | None) -> Any:
-        return Listing.get_motor_collection().watch(
+    def _watch(self, resume_after: dict[str, Any] | None) -> store.ChangeFeed:
+        if not self.url:
+            raise ValueError("change streams need a MongoDB server (MONGODB_URL)")
+        return store.ChangeFeed(
+            self.url,
+            Listing.get_motor_collection(),
             full_document="updateLookup",
             resume_after=resume_after,
             max_await_time_ms=self.max_await_ms,
         )
 
     async def open(self) -> None:
-        self._pending.clear()  # reopened after a lost lease: start from the stored token
+        await self.close()  # reopened after a lost lease: the old stream's client ends here
+        self._pending.clear()  # and it starts from the stored token
         cp = await checkpoints.load(self.checkpoint)
         token = cp.resume_token if cp is not None else None
         self._stream = self._watch(token)

@@ -173,3 +173,35 @@ async def test_a_steady_trickle_is_flushed_at_the_deadline_not_at_a_full_batch(
     changes = await source.next_changes(500, 0.05)
     assert 1 <= len(changes) < 500
     assert not source.caught_up
+
+
+@pytest.mark.realmongo
+async def test_a_reopened_source_ends_the_client_of_its_old_stream(real_app: FastAPI) -> None:
+    """The stream is read through a PyMongo client of its own (`store.ChangeFeed`; motor's
+    thread hop per event capped the catch-up). Re-opening after a lost lease, and closing,
+    must end that client, or every lease flap would leave a connection pool behind."""
+    from pymongo.errors import InvalidOperation
+
+    from indexers.runner import make_source
+
+    source = make_source("changestream", real_app.state.settings)
+    assert isinstance(source, ChangeStreamSource)
+    await source.open()
+    first = source._stream
+    listing = make_listing(title="fed")
+    await insert(listing)
+    changes: list = []
+    for _ in range(20):
+        changes += await source.next_changes(10, 0.2)
+        if changes:
+            break
+    assert [c.op.listing_id for c in changes if c.op is not None] == [str(listing.id)]
+    assert changes[0].op is not None and changes[0].op.doc is not None
+    assert changes[0].op.doc["title"] == "fed"
+    await source.open()
+    with pytest.raises(InvalidOperation):
+        await first._client.admin.command("ping")
+    second = source._stream
+    await source.close()
+    with pytest.raises(InvalidOperation):
+        await second._client.admin.command("ping")
