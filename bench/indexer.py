@@ -7,7 +7,9 @@ Figures:
   rebuild_vs_raw_ratio  rebuild_docs_per_s / raw_docs_per_s          (target >= 0.9)
   catchup_*             the change-stream indexer stopped, N changes written to the wire server
                         (one listing each, in turn), the indexer started again: changes/s until
-                        it has drained them, and that rate / raw_docs_per_s (target >= 0.6)
+                        it has drained them, and that rate / raw_docs_per_s (target >= 0.6);
+                        stream_read_per_s: the same changes read from the stream alone (the
+                        source's ceiling), and catchup_vs_stream_ratio against it
   cli_rebuild           with --cli-rebuild N[,M...]: `marketplace index rebuild` as its own
                         process against the wire server seeded with N listings: seconds, docs/s
                         and its peak RSS; the RSS ratio of the largest to the smallest N
@@ -54,7 +56,7 @@ from pymongo import UpdateOne
 from bench.common import elasticsearch_url, pct, quiet
 from documents import Listing
 from documents.values import utcnow
-from indexers import heap, store
+from indexers import checkpoints, heap, store
 from indexers.aliases import create_index, drop_indexes, ensure_index, finish_bulk_load
 from indexers.clients import bulk_es
 from indexers.config import IndexerConfig
@@ -257,6 +259,12 @@ async def catchup_run(es: AsyncElasticsearch, settings: Any, changes: int) -> di
         ]
         await coll.bulk_write(batch, ordered=False)
         written += n
+    # Where the stopped indexer will resume: the stream-only reading below starts there too.
+    checkpoint = checkpoints.checkpoint_name(
+        alias_name(settings.elasticsearch_index_prefix), "changestream"
+    )
+    saved = await checkpoints.load(checkpoint)
+    assert saved is not None and saved.resume_token is not None
     stage("catch-up: indexer started")
     # `run()`, the loop `marketplace indexer run` uses (batches fill for up to the flush
     # interval); done when every change has an outcome in Elasticsearch.
@@ -276,12 +284,38 @@ async def catchup_run(es: AsyncElasticsearch, settings: Any, changes: int) -> di
     drift = await verify(es, settings.elasticsearch_index_prefix)
     if drift.count:
         raise RuntimeError(f"catch-up left {drift.count} listings drifted")
+    stage("catch-up: the same changes read from the stream alone")
+    read_s = await stream_read(settings.mongodb_url, saved.resume_token, written)
     return {
         "catchup_changes": written,
         "catchup_handled": handled,
         "catchup_s": round(elapsed, 2),
         "catchup_changes_per_s": round(written / elapsed),
+        # The source's own ceiling: the same events, through the same client and options,
+        # with no projection and no Elasticsearch.
+        "stream_read_per_s": round(written / read_s),
+        "catchup_vs_stream_ratio": round(read_s / elapsed, 3),
     }
+
+
+async def stream_read(url: str, token: dict[str, Any], changes: int) -> float:
+    """Seconds to read `changes` events after `token` the way the indexer's source does."""
+    feed = store.ChangeFeed(
+        url,
+        Listing.get_motor_collection(),
+        full_document="updateLookup",
+        resume_after=token,
+        max_await_time_ms=250,
+    )
+    try:
+        started = time.perf_counter()
+        got = 0
+        while got < changes:
+            if await feed.try_next() is not None:
+                got += 1
+        return time.perf_counter() - started
+    finally:
+        await feed.close()
 
 
 def cli_rebuild(mongo_url: str, es_url: str, listings: int) -> dict[str, Any]:
