@@ -43,6 +43,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from documents import IndexerLease
 from documents.values import as_utc, utcnow
+from indexers.tasks import cancel_and_wait, stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,7 @@ class Lease:
         """Wait until the lease is ours (True) or `stop` is set (False); logs who holds it."""
         seen: tuple[str, int] | None = None
         while stop is None or not stop.is_set():
+            stop_if_cancelled()  # a cancel swallowed on the way (indexers.tasks) stops it here
             try:
                 if await self.try_acquire() is not None:
                     return True
@@ -240,6 +242,7 @@ class Lease:
 
     async def _beat(self) -> None:
         while self.epoch is not None:
+            stop_if_cancelled()  # `release` awaits this task after cancelling it
             await asyncio.sleep(self.renew_every_s)
             epoch = self.epoch
             if epoch is None:
@@ -260,9 +263,10 @@ class Lease:
     async def release(self) -> None:
         """Stop the heartbeat and, if we still hold it, expire the lease for the next one."""
         if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
+            # Not awaited bare under suppress(CancelledError): that would swallow a cancel of
+            # the caller's along with the heartbeat's own.
+            for task in await cancel_and_wait([self._heartbeat], grace_s=self.ttl_s):
+                log.warning("indexer lease %s: heartbeat %s did not stop", self.name, task)
             self._heartbeat = None
         epoch, self.epoch = self.epoch, None
         self._valid_until = 0.0

@@ -34,6 +34,7 @@ from indexers.lease import Lease, LeaseLost
 from indexers.sources import Change, ChangeSource
 from indexers.sources.changestream import ChangeStreamSource, HistoryLost
 from indexers.sources.polling import PollingSource
+from indexers.tasks import stop_if_cancelled
 from indexers.writer import BulkWriter, WriteFailed, WriteStats
 
 log = logging.getLogger(__name__)
@@ -439,6 +440,7 @@ class Indexer:
         backoff = 0.2
         try:
             while stop is None or not stop.is_set():
+                stop_if_cancelled()  # a cancel swallowed on the way (indexers.tasks): flush, stop
                 try:
                     await self.open()
                     await self.follow_fx()

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from indexers.clients import make_es
+from indexers.tasks import cancel_and_wait, stop_if_cancelled
 from service.accounts.router import router as accounts_router
 from service.alerts.router import router as alerts_router
 from service.alerts.tasks import run_alert_loop
@@ -49,6 +50,10 @@ from service.search.router import router as search_router
 from service.wishlists.router import router as wishlists_router
 
 log = logging.getLogger(__name__)
+
+# How long the shutdown waits for its background tasks: the embedded indexer's final flush
+# is bounded by two 10 s timeouts; a task that has not ended by then dies with the process.
+SHUTDOWN_GRACE_S = 30.0
 
 ROUTERS = [
     ops_router,
@@ -83,6 +88,7 @@ async def run_sweeper(state: Any) -> None:
             raise
         except Exception:  # a failed sweep is retried on the next tick; never kill the loop
             log.exception("booking sweep failed")
+        stop_if_cancelled()  # a cancel swallowed mid-sweep (see indexers.tasks) stops it here
         await asyncio.sleep(settings.booking_sweep_interval_s)
 
 
@@ -108,17 +114,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("embedded store seeded: %s", report)
     await start_search(state, settings)  # alias exists; embedded polling indexer
     if settings.run_booking_sweeper:  # expires requests, recovers crashed bookings
-        state.background.append(asyncio.create_task(run_sweeper(state)))
+        state.background.append(asyncio.create_task(run_sweeper(state), name="booking-sweeper"))
     if settings.run_alerts:  # saved-search alerts; one worker per tick (Redis lock)
-        state.background.append(asyncio.create_task(run_alert_loop(state)))
+        state.background.append(
+            asyncio.create_task(run_alert_loop(state), name="saved-search-alerts")
+        )
     try:
         yield
     finally:
-        for task in state.background:
-            task.cancel()
-        for task in state.background:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for task in await cancel_and_wait(state.background, SHUTDOWN_GRACE_S):
+            log.error(
+                "background task %s did not stop within %.0f s", task.get_name(), SHUTDOWN_GRACE_S
+            )
         if state.es is not None:
             await state.es.close()
         await state.redis.aclose()

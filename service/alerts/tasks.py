@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any
 
+from indexers.tasks import stop_if_cancelled
 from service.alerts.service import run_alerts
 from service.core.config import Settings
 
@@ -35,6 +36,7 @@ async def take_slot(redis: Any, settings: Settings, now: float | None = None) ->
 async def run_alert_loop(state: Any) -> None:
     settings: Settings = state.settings
     while True:
+        stop_if_cancelled()  # a cancel swallowed mid-tick (see indexers.tasks) stops it here
         await asyncio.sleep(settings.alerts_interval_s)
         try:
             if state.es is not None and await take_slot(state.redis, settings):
