@@ -9,7 +9,11 @@ Figures:
                         (one listing each, in turn), the indexer started again: changes/s until
                         it has drained them, and that rate / raw_docs_per_s (target >= 0.6);
                         stream_read_per_s: the same changes read from the stream alone (the
-                        source's ceiling), and catchup_vs_stream_ratio against it
+                        source's ceiling), and catchup_vs_stream_ratio against it;
+                        raw_updates_per_s: the catch-up's own bulk requests (same ops and
+                        versions, same request size and concurrency, same refresh pace) sent
+                        straight to a copy of the index as the catch-up found it, the
+                        identical work without the indexer; catchup_vs_raw_updates_ratio
   cli_rebuild           with --cli-rebuild N[,M...]: `marketplace index rebuild` as its own
                         process against the wire server seeded with N listings: seconds, docs/s
                         and its peak RSS; the RSS ratio of the largest to the smallest N
@@ -49,8 +53,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bson import ObjectId
 from elasticsearch import AsyncElasticsearch
-from elasticsearch.helpers import async_bulk
+from elasticsearch.helpers import async_bulk, async_scan
 from pymongo import UpdateOne
 
 from bench.common import elasticsearch_url, pct, quiet
@@ -239,6 +244,9 @@ async def catchup_run(es: AsyncElasticsearch, settings: Any, changes: int) -> di
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    alias = alias_name(settings.elasticsearch_index_prefix)
+    raw_index = f"{settings.elasticsearch_index_prefix}raw-updates"
+    await copy_index(es, alias, raw_index)  # the baseline's index, as the writes will find it
     coll = Listing.get_motor_collection()
     ids = [r["_id"] async for r in coll.find(SEARCHABLE, {"_id": 1}).sort("_id", 1)]
     rng = random.Random(9)
@@ -259,10 +267,14 @@ async def catchup_run(es: AsyncElasticsearch, settings: Any, changes: int) -> di
         ]
         await coll.bulk_write(batch, ordered=False)
         written += n
+    # The ops the catch-up will send, one per change in stream order; each lookup returns the
+    # listing as it is now, so every change of one listing carries its newest version.
+    current: dict[Any, Any] = {}
+    async for built in store.snapshot(coll, SEARCHABLE, 1000, lambda raw: op_for_raw(raw)):
+        current.update((ObjectId(op.listing_id), op) for op in built)
+    sequence = [current[ids[i % len(ids)]] for i in range(written)]
     # Where the stopped indexer will resume: the stream-only reading below starts there too.
-    checkpoint = checkpoints.checkpoint_name(
-        alias_name(settings.elasticsearch_index_prefix), "changestream"
-    )
+    checkpoint = checkpoints.checkpoint_name(alias, "changestream")
     saved = await checkpoints.load(checkpoint)
     assert saved is not None and saved.resume_token is not None
     stage("catch-up: indexer started")
@@ -286,6 +298,8 @@ async def catchup_run(es: AsyncElasticsearch, settings: Any, changes: int) -> di
         raise RuntimeError(f"catch-up left {drift.count} listings drifted")
     stage("catch-up: the same changes read from the stream alone")
     read_s = await stream_read(settings.mongodb_url, saved.resume_token, written)
+    stage("catch-up: the same bulk requests sent straight to Elasticsearch")
+    raw_s = await raw_updates(es, raw_index, sequence, IndexerConfig.of(settings))
     return {
         "catchup_changes": written,
         "catchup_handled": handled,
@@ -295,7 +309,61 @@ async def catchup_run(es: AsyncElasticsearch, settings: Any, changes: int) -> di
         # with no projection and no Elasticsearch.
         "stream_read_per_s": round(written / read_s),
         "catchup_vs_stream_ratio": round(read_s / elapsed, 3),
+        # The identical work without the indexer: the catch-up's own bulk requests, against a
+        # copy of the index as the catch-up found it.
+        "raw_updates_per_s": round(written / raw_s),
+        "catchup_vs_raw_updates_ratio": round(raw_s / elapsed, 3),
     }
+
+
+async def copy_index(es: AsyncElasticsearch, source: str, target: str) -> None:
+    """A live index (same mappings and settings as the alias's) holding `source`'s documents at
+    their versions. Scan and bulk: this Elasticsearch build has no reindex module."""
+    await create_index(es, target)
+
+    async def copies() -> Any:
+        async for hit in async_scan(es, index=source, version=True):
+            yield {
+                "_index": target,
+                "_id": hit["_id"],
+                "_source": hit["_source"],
+                "version": hit["_version"],
+                "version_type": "external_gte",
+            }
+
+    await async_bulk(es, copies(), chunk_size=1000, max_retries=5)
+    await es.indices.refresh(index=target)
+
+
+async def raw_updates(
+    es: AsyncElasticsearch, index: str, ops: list[Any], cfg: IndexerConfig
+) -> float:
+    """Seconds to send `ops` as the catch-up sends them, with nothing else: pre-built actions
+    in requests of `batch_size` (one chunk per write), `bulk_concurrency` in flight, into an
+    index refreshing at the catch-up's pace. A 409 (an older version after a newer one) is the
+    outcome the indexer counts as stale, so it is an outcome here too."""
+    actions = [action(op, index) for op in ops]
+    size = cfg.batch_size
+    chunks = iter([actions[i : i + size] for i in range(0, len(actions), size)])
+    done = 0
+
+    async def work() -> None:
+        nonlocal done
+        for part in chunks:  # one shared iterator: each request goes to exactly one worker
+            ok, errors = await async_bulk(
+                es, part, chunk_size=size, max_retries=5, raise_on_error=False
+            )
+            assert all(e[next(iter(e))]["status"] == 409 for e in errors), errors[:3]
+            done += ok + len(errors)
+
+    pace = f"{round(cfg.catchup_refresh_s * 1000)}ms" if cfg.catchup_refresh_s else "250ms"
+    await es.indices.put_settings(index=index, settings={"refresh_interval": pace})
+    started = time.perf_counter()
+    await asyncio.gather(*(work() for _ in range(max(1, cfg.bulk_concurrency))))
+    elapsed = time.perf_counter() - started
+    assert done == len(actions), (done, len(actions))
+    await es.indices.delete(index=index)
+    return elapsed
 
 
 async def stream_read(url: str, token: dict[str, Any], changes: int) -> float:
