@@ -127,9 +127,7 @@ async def test_releasing_a_lease_ends_a_heartbeat_whose_cancel_was_swallowed(
     assert "did not stop" not in caplog.text  # it ended by itself, not by the grace running out
 
 
-async def test_cancelling_a_release_is_not_swallowed_with_the_heartbeat(
-    app: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_cancelling_a_release_is_not_swallowed_with_the_heartbeat(app: Any) -> None:
     mine = Lease("cancelled", ttl_s=30, holder="one")
     assert await mine.try_acquire() is not None
     heartbeat = mine._heartbeat
