@@ -47,10 +47,20 @@ def run(cmd: list[str | Path], cwd: Path = CONTRACT, **kw: Any) -> subprocess.Co
     )
 
 
-@pytest.fixture(scope="session")
+# Package scope, and no background loops: Beanie binds its documents process-wide, so a loop
+# of this server outliving the package ran against whatever database a later test had bound.
+# Its booking sweeper expired the seeding test's requests (`test_invariants`, in CI).
+@pytest.fixture(scope="package")
 def live_url(redis_server: RedisServer) -> Iterator[str]:
     redis.Redis.from_url(redis_server.url).flushall()
-    app = create_app(make_settings(redis_server.url, None, rate_limit_enabled=False))
+    settings = make_settings(
+        redis_server.url,
+        None,
+        rate_limit_enabled=False,
+        run_booking_sweeper=False,
+        run_alerts=False,
+    )
+    app = create_app(settings)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -66,14 +76,14 @@ def live_url(redis_server: RedisServer) -> Iterator[str]:
     thread.join(timeout=30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def spec(live_url: str) -> dict[str, Any]:
     r = httpx.get(f"{live_url}/openapi.json", timeout=30)
     assert r.status_code == 200, r.text
     return r.json()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def spec_file(spec: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("contract") / "openapi.json"
     path.write_text(json.dumps(spec, indent=2), encoding="utf-8")
