@@ -194,7 +194,17 @@ class Lease:
 
     async def try_acquire(self) -> LeaseState | None:
         sent_at = time.monotonic()
-        state = await try_acquire(self.name, self.holder, self.ttl_s)
+        attempt = asyncio.ensure_future(try_acquire(self.name, self.holder, self.ttl_s))
+        try:
+            state = await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            # Stopped mid-acquisition: the write may win anyway, and nobody here would know to
+            # release it, so a standby would wait out the whole TTL. Give back what it won.
+            with contextlib.suppress(Exception):
+                won = await attempt
+                if won is not None:
+                    await release(self.name, self.holder, won.epoch)
+            raise
         if state is not None:
             self.epoch = state.epoch
             self.lost_reason = None
